@@ -1,0 +1,1 @@
+"""The ``crm-env`` command line: thin subcommands over library functions."""
