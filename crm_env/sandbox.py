@@ -100,8 +100,11 @@ class CrmSandbox:
         Raises:
             SeedError: The records are invalid; the CRM is left empty.
         """
-        seed = build_seed(records, self.clock)
+        # Start the new episode first, so that invalid records leave the CRM empty as documented
+        # rather than still holding the previous episode's records.
         self._begin()
+        self._seed = EMPTY_SEED
+        seed = build_seed(records, self.clock)
         self.store.load(seed.records)
         self._seed = seed
         return seed

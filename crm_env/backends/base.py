@@ -90,7 +90,11 @@ class Store(Protocol):
         """Records matching every condition, in the entity's sort order, paged."""
 
     def atomic(self) -> AbstractContextManager[None]:
-        """A scope whose writes are undone if it exits with an exception."""
+        """A scope whose writes are undone if it exits with an exception.
+
+        Scopes do not nest independently: an inner scope joins the outermost one, whose outcome
+        decides for every write made inside it.
+        """
 
     def dump(self) -> dict[Entity, list[Record]]:
         """Every record of every entity, each list sorted by id."""

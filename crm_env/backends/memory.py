@@ -28,8 +28,30 @@ def _sort_key(fields: tuple[str, ...]):
 _KEY_FUNCS = {entity: _sort_key(fields) for entity, fields in _SORT_KEYS.items()}
 
 
+def _copier(list_fields: tuple[str, ...]):
+    # Records cross the store boundary as copies. A shallow dict copy is enough (and fastest) for
+    # entities of scalar fields; list fields (Company.contacts) are copied too, or a caller mutating
+    # a returned list would edit the stored record (and the Seed it was loaded from).
+    if not list_fields:
+        return dict
+
+    def copy(record: Record) -> Record:
+        out = dict(record)
+        for name in list_fields:
+            if out.get(name) is not None:
+                out[name] = list(out[name])
+        return out
+
+    return copy
+
+
+_COPY = {
+    entity: _copier(tuple(f.name for f in facts.fields if f.json_type == "array")) for entity, facts in ENTITIES.items()
+}
+
+
 class _Atomic:
-    __slots__ = ("_store", "_outer")
+    __slots__ = ("_outer", "_store")
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -73,26 +95,27 @@ class MemoryStore:
         for entity, rows in records.items():
             table = self._tables[entity]
             key = _ID_FIELDS[entity]
+            copy = _COPY[entity]
             for row in rows:
-                table[row[key]] = dict(row)
+                table[row[key]] = copy(row)
 
     def get(self, entity: Entity, record_id: str) -> Record | None:
         record = self._tables[entity].get(record_id)
-        return None if record is None else dict(record)
+        return None if record is None else _COPY[entity](record)
 
     def insert(self, entity: Entity, record: Record) -> None:
         table = self._tables[entity]
         record_id = record[_ID_FIELDS[entity]]
         if self._undo is not None:
             self._undo.append((table, record_id, table.get(record_id)))
-        table[record_id] = dict(record)
+        table[record_id] = _COPY[entity](record)
 
     def update(self, entity: Entity, record_id: str, changes: Record) -> None:
         table = self._tables[entity]
         previous = table[record_id]
         if self._undo is not None:
             self._undo.append((table, record_id, previous))
-        table[record_id] = {**previous, **changes}
+        table[record_id] = _COPY[entity]({**previous, **changes})
 
     def delete(self, entity: Entity, record_id: str) -> None:
         table = self._tables[entity]
@@ -113,14 +136,15 @@ class MemoryStore:
             rows = [r for r in rows if all(matches(r, c) for c in conditions)]
         ordered = sorted(rows, key=_KEY_FUNCS[entity])
         end = None if limit is None else offset + limit
-        return Page(total=len(ordered), records=[dict(r) for r in ordered[offset:end]])
+        copy = _COPY[entity]
+        return Page(total=len(ordered), records=[copy(r) for r in ordered[offset:end]])
 
     def atomic(self) -> _Atomic:
         return _Atomic(self)
 
     def dump(self) -> dict[Entity, list[Record]]:
         return {
-            entity: [dict(table[k]) for k in sorted(table)] for entity, table in self._tables.items()
+            entity: [_COPY[entity](table[k]) for k in sorted(table)] for entity, table in self._tables.items()
         }
 
     def close(self) -> None:

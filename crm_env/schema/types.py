@@ -43,6 +43,18 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _check_storable(value: str) -> None:
+    # Every backend must accept what the domain accepts: PostgreSQL text cannot hold NUL, and no UTF-8
+    # database can hold an unpaired surrogate (which JSON escapes such as "\\ud800" can carry).
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\x00), which cannot be stored; remove it")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("contains an unpaired surrogate character, which is not valid text; remove it") from None
+
+
 def _check_id(value: str) -> str:
     if not _UUID.match(value):
         raise ValueError(
@@ -58,6 +70,7 @@ def _check_text(limit: int):
             raise ValueError("must not be blank; give a non-empty value or leave the argument out")
         if len(value) > limit:
             raise ValueError(f"is too long ({len(value)} characters); keep it within {limit}")
+        _check_storable(value)
         return value
 
     return check
@@ -66,6 +79,7 @@ def _check_text(limit: int):
 def _check_email(value: str) -> str:
     if len(value) > 254 or not _EMAIL.match(value):
         raise ValueError(f"{_short(value)} is not a valid e-mail address; use the form name@example.com")
+    _check_storable(value)
     return value
 
 
@@ -120,6 +134,7 @@ def _check_file_name(value: str) -> str:
 def _check_url(value: str) -> str:
     if len(value) > MAX_TEXT or not _URL.match(value):
         raise ValueError(f"{_short(value)} is not a valid URL; use an http(s) address")
+    _check_storable(value)
     return value
 
 
@@ -159,7 +174,9 @@ FileName = Annotated[
 ]
 Url = Annotated[str, Strict(), AfterValidator(_check_url), _schema("string", format="uri")]
 PageSize = Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=1, le=100)]
-Offset = Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=0)]
+# Bounded so that every backend can take it (SQLite integers are 64-bit; 1e300 is a whole number too).
+MAX_OFFSET = 1_000_000
+Offset = Annotated[int, BeforeValidator(_integral), Strict(), Field(ge=0, le=MAX_OFFSET)]
 
 ClientId = Annotated[Id, References(Entity.CLIENT)]
 ContactId = Annotated[Id, References(Entity.CONTACT)]

@@ -7,7 +7,17 @@ from typing import Any
 from crm_env.backends.base import Condition, Op, Record
 from crm_env.errors import RuleViolationError
 from crm_env.schema.enums import Entity, OpportunityStage, ToolKind
-from crm_env.schema.types import Amount, ClientId, IsoDate, LongText, Offset, OpportunityId, PageSize, Probability, Text
+from crm_env.schema.types import (
+    Amount,
+    ClientId,
+    IsoDate,
+    LongText,
+    Offset,
+    OpportunityId,
+    PageSize,
+    Probability,
+    Text,
+)
 from crm_env.tools.attachments import attached, delete_attachments
 from crm_env.tools.context import DEFAULT_PAGE_SIZE, Context
 from crm_env.tools.registry import tool
@@ -65,7 +75,8 @@ def modify_opportunity(
 ) -> Record:
     """Update fields of an existing opportunity; fields left out stay as they are.
 
-    A closed deal (Closed-Won or Closed-Lost) keeps its stage, amount, probability and close date.
+    A closed deal (Closed-Won or Closed-Lost) keeps its stage, amount, probability and close date. A deal
+    with contracts cannot move to another client.
 
     Args:
         opportunity_id: Id of the opportunity to update.
@@ -85,8 +96,17 @@ def modify_opportunity(
     require_changes("modify_opportunity", changes, _FIELDS)
     before = ctx.require(Entity.OPPORTUNITY, opportunity_id)
     check_open_deal(before, changes)
-    if client_id is not None:
+    if client_id is not None and client_id != before["client_id"]:
         ctx.require(Entity.CLIENT, client_id)
+        # A contract's opportunity must belong to the contract's client (create/modify_contract
+        # enforce it); moving the deal to another client would silently break that link.
+        contracts = ctx.store.find(Entity.CONTRACT, [Condition("opportunity_id", Op.EQ, opportunity_id)]).records
+        if contracts:
+            raise RuleViolationError(
+                f"Opportunity {opportunity_id!r} has contract(s) {', '.join(c['contract_id'] for c in contracts)} "
+                f"with client {before['client_id']!r}; it cannot move to another client. "
+                "Create a new opportunity for the other client instead."
+            )
     if close_date is not None and close_date != before["close_date"]:
         check_not_past(ctx, "close_date", close_date)
     return ctx.update(Entity.OPPORTUNITY, before, changes)
