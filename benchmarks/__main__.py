@@ -10,7 +10,7 @@ import importlib
 import platform
 import sys
 
-MODULES = ("sandbox",)
+MODULES = ("sandbox", "env", "datasets")
 
 
 def main(argv: list[str]) -> int:

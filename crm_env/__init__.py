@@ -14,6 +14,9 @@ from crm_env.errors import (
 from crm_env.sandbox import CrmSandbox, ToolResult
 from crm_env.schema.seed import Seed, build_seed
 from crm_env.tools import catalog
+from crm_env.envs.registration import register_envs
+
+register_envs()
 
 __version__ = "0.1.0"
 

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from crm_env import __version__
-from crm_env.cli import tools
+from crm_env.cli import dataset, tools
 from crm_env.errors import CrmEnvError
 
-SUBCOMMANDS = (tools,)
+SUBCOMMANDS = (tools, dataset)
 
 
 def build_parser() -> argparse.ArgumentParser:

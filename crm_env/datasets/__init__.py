@@ -12,6 +12,7 @@ from crm_env.datasets.format import (
     references_in,
     resolve,
 )
+from crm_env.datasets.loader import DatasetError, dump, load
 from crm_env.datasets.intents import INTENT_COUNTS, INTENT_TOOLS, INTENT_WORKFLOWS, TaskIntent, Workflow
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "INTENT_WORKFLOWS",
     "Complexity",
     "Conversation",
+    "DatasetError",
     "FailureCategory",
     "GoldCall",
     "ReplyFact",
@@ -28,6 +30,8 @@ __all__ = [
     "Turn",
     "Workflow",
     "bindings_from",
+    "dump",
+    "load",
     "references_in",
     "resolve",
 ]

@@ -12,6 +12,7 @@ so an agent's own created ids flow into later turns.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -21,11 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm_env.datasets.intents import TaskIntent, Workflow
 from crm_env.errors import TOOL_ERROR_KINDS
+from crm_env.schema.clock import Clock
 from crm_env.schema.enums import ToolKind
+from crm_env.schema.seed import Seed, build_seed
 from crm_env.tools import get_spec
 
 FORMAT_VERSION = 1
 REFERENCE = re.compile(r"\{\{turn_(\d+)\.([A-Za-z_][A-Za-z0-9_]*)\}\}")
+_SEEDS: dict[int, Seed] = {}
 COMPLEXITY_TURNS: dict[str, tuple[int, int]] = {"simple": (1, 3), "medium": (4, 6), "complex": (7, 10)}
 
 
@@ -100,6 +104,21 @@ class Conversation(_Strict):
     as_of: datetime
     initial_records: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     turns: list[Turn] = Field(min_length=1, max_length=10)
+
+    def initial_seed(self) -> Seed:
+        """The initial records, checked once and cached: reseeding an episode is then only a copy.
+
+        Raises:
+            SeedError: The initial records are invalid.
+        """
+        # Cached beside the model (not in a private attribute) so equality stays field-based.
+        key = id(self)
+        seed = _SEEDS.get(key)
+        if seed is None:
+            seed = build_seed(self.initial_records, Clock.at(self.as_of))
+            _SEEDS[key] = seed
+            weakref.finalize(self, _SEEDS.pop, key, None)
+        return seed
 
     @model_validator(mode="after")
     def _shape(self) -> Conversation:

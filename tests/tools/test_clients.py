@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from crm_helpers import crm  # noqa: F401  (the fixture)
 
 # A well-formed id that no record has.
 MISSING_ID = "00000000-0000-4000-8000-000000000000"

@@ -1,0 +1,130 @@
+"""Reading and writing conversation files, and the packaged datasets addressable by name.
+
+Files are JSONL, optionally gzip-compressed (``.jsonl.gz``). Packaged datasets:
+
+- ``arc-crm-1200``: all 1,200 generated conversations; splits ``eval-400`` (400, drawn with seed 42,
+  stratified by complexity), ``train`` and ``test``. ``test`` is held out: learning code must never
+  read it (it exists for final, once-only evaluation).
+- ``golden``: the single-turn golden suite.
+
+``load("arc-crm-1200", split="eval-400")`` and ``load("arc-crm-1200:eval-400")`` are the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import ValidationError as PydanticValidationError
+
+from crm_env.datasets.format import Conversation
+from crm_env.errors import CrmEnvError
+
+DATA_DIR = Path(__file__).parent / "data"
+PACKAGED: dict[str, str] = {"arc-crm-1200": "arc-crm-1200.jsonl.gz", "golden": "golden.jsonl.gz"}
+SPLITS_FILE = "arc-crm-1200.splits.json"
+HELD_OUT_SPLITS = frozenset({"test"})
+
+
+class DatasetError(CrmEnvError):
+    """A dataset file or name cannot be read."""
+
+
+def packaged_path(name: str) -> Path:
+    try:
+        return DATA_DIR / PACKAGED[name]
+    except KeyError:
+        raise DatasetError(f"no packaged dataset {name!r}; choose one of: {', '.join(PACKAGED)}") from None
+
+
+def splits_manifest() -> dict:
+    return json.loads((DATA_DIR / SPLITS_FILE).read_text(encoding="utf-8"))
+
+
+def read_lines(path: Path) -> list[str]:
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8").splitlines()
+
+
+def parse_lines(lines: Iterable[str], source: str) -> list[Conversation]:
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Conversation.model_validate_json(line))
+        except PydanticValidationError as exc:
+            raise DatasetError(f"{source}:{number}: not a valid conversation: {exc.errors()[0]['msg']} "
+                               f"at {'.'.join(map(str, exc.errors()[0]['loc']))}") from None
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _packaged(name: str) -> tuple[Conversation, ...]:
+    # Conversations are immutable, so a packaged file is parsed once per process.
+    return tuple(parse_lines(read_lines(packaged_path(name)), name))
+
+
+def load(name_or_path: str | Path, split: str | None = None) -> list[Conversation]:
+    """Typed conversations from a packaged dataset name or a ``.jsonl`` / ``.jsonl.gz`` path.
+
+    Args:
+        name_or_path: ``arc-crm-1200``, ``golden``, ``arc-crm-1200:eval-400`` or a file path.
+        split: A split of a packaged dataset (``eval-400``, ``train``, ``test``).
+
+    Raises:
+        DatasetError: Unknown name or split, unreadable file, or an invalid conversation.
+    """
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and ":" in text and text.split(":", 1)[0] in PACKAGED:
+        text, split_in_name = text.split(":", 1)
+        if split is not None and split != split_in_name:
+            raise DatasetError(f"two different splits asked for: {split_in_name!r} and {split!r}")
+        split = split_in_name
+    if isinstance(name_or_path, str) and text in PACKAGED:
+        conversations = list(_packaged(text))
+        if split is None:
+            return conversations
+        splits = splits_manifest()["splits"] if text == "arc-crm-1200" else {}
+        if split not in splits:
+            raise DatasetError(f"{text} has no split {split!r}; choose one of: {', '.join(splits) or 'none'}")
+        wanted = set(splits[split])
+        return [c for c in conversations if c.conversation_id in wanted]
+    if split is not None:
+        raise DatasetError("splits exist only for packaged datasets; load the file without split=")
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file, and not a packaged dataset ({', '.join(PACKAGED)})")
+    try:
+        lines = read_lines(path)
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+        raise DatasetError(f"{path}: cannot read: {exc}") from None
+    return parse_lines(lines, str(path))
+
+
+def to_jsonl(conversations: Iterable[Conversation]) -> bytes:
+    """The canonical JSONL bytes of conversations (one compact object per line)."""
+    return "".join(c.model_dump_json() + "\n" for c in conversations).encode("utf-8")
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Gzip with no file name and a zero timestamp, so the same data gives the same bytes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as handle:
+        handle.write(data)
+    return buffer.getvalue()
+
+
+def dump(conversations: Iterable[Conversation], path: str | Path) -> Path:
+    """Write conversations as JSONL (gzip-compressed when the path ends in ``.gz``)."""
+    path = Path(path)
+    data = to_jsonl(conversations)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip_bytes(data) if path.suffix == ".gz" else data)
+    return path

@@ -1,0 +1,386 @@
+"""``CrmEnv``: the ArcCrm-v0 Gymnasium environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from crm_env.datasets.format import REFERENCE, Conversation, Turn, bindings_from, references_in
+from crm_env.envs.conversations import DatasetArg, load_conversations
+from crm_env.envs.spaces import ActionSpace, observation_space, parse_action
+from crm_env.errors import ConfigError
+from crm_env.rewards.ensemble import AgentCall, TurnVerdict, score_turn
+from crm_env.rewards.judge import Judge
+from crm_env.rewards.reads import record_ids
+from crm_env.rewards.replay import GoldReplay
+from crm_env.sandbox import CrmSandbox
+from crm_env.schema.enums import Entity, ToolKind
+from crm_env.tools import ChangeOp, get_spec
+
+StateView = Literal["full", "changed", "counts"]
+Telemetry = Callable[[dict[str, Any]], None]
+_EMPTY_RESULT = "{}"
+
+
+class CrmEnv(gym.Env[dict[str, Any], str]):
+    """A CRM agent's multi-turn conversation as a Gymnasium episode (``ArcCrm-v0``).
+
+    An episode is one dataset conversation. The CRM (a ``CrmSandbox`` on the chosen backend) is seeded
+    with the conversation's initial records at its frozen ``as_of`` clock. Each user turn, the agent
+    makes tool calls and then replies; the turn is scored when it ends.
+
+    **Action space** (``ActionSpace``, a ``Space[str]``): JSON text, ``{"tool": NAME, "arguments": {...}}``
+    to call a catalog tool or ``{"respond": TEXT}`` to reply to the user and end the turn; dicts of the
+    same shapes are accepted. Anything else (malformed JSON, unknown tool, wrong argument types, a call
+    the CRM refuses) never raises: it becomes an error in ``last_result`` that says how to fix it,
+    changes nothing, and spends one unit of the turn's tool-call budget.
+
+    **Observation space** (``gymnasium.spaces.Dict``):
+
+    - ``user_message`` (text): the current user turn, with ``{{turn_N.field}}`` references resolved
+      against what the agent itself produced earlier in the episode ("" after the last turn);
+    - ``last_result`` (JSON object text): the last tool result (``{"tool", "ok", "data"}``) or error
+      (``{"tool", "ok": false, "error_type", "error"}``); ``{}`` at the start of a turn;
+    - ``crm_state`` (JSON object text): a view of the CRM chosen by ``state_view``: ``"full"`` (every
+      record by type), ``"changed"`` (records created / updated in this episode by type and id, deleted
+      ones as null) or ``"counts"`` (records per type);
+    - ``turn`` (``Discrete(10)``): the 0-based index of the current user turn.
+
+    Nothing of the reference (expected tools, arguments, replies, facts) appears in observations or
+    ``info`` unless ``reveal_reference=True``.
+
+    **Reward**: 0 except on the step that ends a turn, which returns the turn's reward from the ensemble
+    (``crm_env.rewards.ensemble``): by default the binary turn success (1.0 / 0.0); with
+    ``reward_mode="shaped"`` the documented weighted sum in [0, 1]. That step's ``info`` holds
+    ``reward_breakdown`` (every component's status, score and rationale), ``turn_success``,
+    ``shaped_reward``, ``judge_error``; every step's ``info`` holds ``strict_success_so_far``,
+    ``tool_errors`` (this turn), ``tool_calls_left``, ``turn`` and ``conversation_id``.
+
+    **Episode end**: a turn ends on ``respond`` or when its tool-call budget is spent (scored with an
+    empty reply). ``terminated`` after the last turn; ``truncated`` when ``max_episode_steps`` steps
+    have been taken (the open turn is scored as if the budget ran out). Prefer ``step_limit`` to
+    ``gymnasium.make(..., max_episode_steps=N)``: gymnasium's ``TimeLimit`` wrapper truncates without
+    scoring the open turn.
+
+    Args:
+        dataset: A dataset name for ``crm_env.datasets.load``, a JSONL file path, or a list of
+            ``Conversation``. Loaded at construction.
+        split: The dataset split (ignored for paths and lists).
+        backend: Backend URL: ``memory``, ``sqlite:///...``, ``postgresql+psycopg://...``.
+        max_tool_calls: Tool-call budget per turn (invalid actions count).
+        state_view: ``"full"``, ``"changed"`` or ``"counts"``.
+        judge: None (deterministic only), a ``Judge``, or a spec such as ``"openai:gpt-4.1-mini"``,
+            ``"openai:MODEL@http://localhost:8000/v1"`` or ``"anthropic:MODEL"``.
+        conversation_seed: Orders the conversations (None keeps dataset order). ``reset(seed=s)`` picks a
+            position in that order from ``np_random``; unseeded resets move to the next conversation.
+        step_limit: Steps after which the episode is truncated. (Not called ``max_episode_steps``:
+            ``gymnasium.make`` keeps that name for its own ``TimeLimit`` wrapper.)
+        reveal_reference: Put the current turn's reference (gold calls, expected outcome and facts) in
+            ``info["reference"]``; for debugging and imitation learning only.
+        telemetry: Called with a JSON-able dict per event (``reset``, ``action``, ``tool_result``,
+            ``turn_verdict``).
+        reward_mode: ``"success"`` (binary, default) or ``"shaped"``.
+
+    Version history:
+        v0: initial release.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        dataset: DatasetArg = "arc-crm-1200",
+        split: str | None = "eval-400",
+        backend: str = "memory",
+        max_tool_calls: int = 10,
+        state_view: StateView = "changed",
+        judge: Judge | str | None = None,
+        conversation_seed: int | None = 0,
+        step_limit: int = 200,
+        reveal_reference: bool = False,
+        telemetry: Telemetry | None = None,
+        reward_mode: Literal["success", "shaped"] = "success",
+    ) -> None:
+        if state_view not in ("full", "changed", "counts"):
+            raise ConfigError(f"state_view {state_view!r}: use 'full', 'changed' or 'counts'")
+        if reward_mode not in ("success", "shaped"):
+            raise ConfigError(f"reward_mode {reward_mode!r}: use 'success' or 'shaped'")
+        if max_tool_calls < 1 or step_limit < 1:
+            raise ConfigError("max_tool_calls and step_limit must be at least 1")
+        self.conversations = load_conversations(dataset, split)
+        self._by_id = {c.conversation_id: i for i, c in enumerate(self.conversations)}
+        order = np.arange(len(self.conversations))
+        if conversation_seed is not None:
+            order = np.random.default_rng(conversation_seed).permutation(order)
+        self._order = [int(i) for i in order]
+        self._cursor = -1
+        self.max_tool_calls = max_tool_calls
+        self.state_view = state_view
+        self.judge = Judge.from_spec(judge) if isinstance(judge, str) else judge
+        self.step_limit = step_limit
+        self.reveal_reference = reveal_reference
+        self.telemetry = telemetry
+        self.reward_mode = reward_mode
+        self.action_space = ActionSpace()
+        self.observation_space = observation_space()
+        self.sandbox = CrmSandbox(backend)
+        self._replay = GoldReplay()
+        self._full_state_cache: dict[str, str] = {}
+        self._referenced_cache: dict[str, frozenset[int]] = {}
+        self._conv: Conversation | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ episode
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        wanted = (options or {}).get("conversation_id")
+        if wanted is not None:
+            if wanted not in self._by_id:
+                raise ConfigError(f"no conversation {wanted!r} in this dataset")
+            index = self._by_id[wanted]
+        else:
+            if seed is not None:
+                self._cursor = int(self.np_random.integers(len(self._order)))
+            else:
+                self._cursor = (self._cursor + 1) % len(self._order)
+            index = self._order[self._cursor]
+        conv = self.conversations[index]
+        id_seed = int(self.np_random.integers(2**31 - 1))
+        records = conv.initial_seed()
+        self.sandbox.reset(as_of=conv.as_of, records=records, seed=id_seed)
+        self._replay.reset(conv.as_of, records, id_seed)
+        self._conv = conv
+        referenced = self._referenced_cache.get(conv.conversation_id)
+        if referenced is None:
+            referenced = self._referenced_cache[conv.conversation_id] = _referenced_turns(conv)
+        self._referenced = referenced
+        self._turn_index = 0
+        self._steps = 0
+        self._done = False
+        self._bindings: dict[int, dict[str, Any]] = {}
+        self._seen_ids: set[str] = set()
+        self._successes: list[bool] = []
+        self._counts: dict[str, int] | None = None
+        self._changed: dict[str, dict[str, Any]] = {}
+        self._state_mark = -1
+        self._state_text = ""
+        self._start_turn()
+        self._last_result = _EMPTY_RESULT
+        if self.telemetry is not None:
+            self._emit({"event": "reset", "conversation_id": conv.conversation_id, "seed": seed,
+                        "turns": len(conv.turns)})
+        info = self._info()
+        info.update(workflow=conv.workflow.value, complexity=conv.complexity.value, turns=len(conv.turns))
+        return self._observation(), info
+
+    def step(self, action: str | Mapping[str, Any]) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        if self._conv is None or self._done:
+            raise RuntimeError("call reset() before step(), and again after the episode has ended")
+        self._steps += 1
+        verdict: TurnVerdict | None = None
+        try:
+            parsed = parse_action(action)
+        except ValueError as exc:
+            parsed = None
+            self._invalid(str(exc))
+        if self.telemetry is not None:
+            self._emit({"event": "action", "turn": self._turn_index, "step": self._steps,
+                        "action": action if isinstance(action, str) else _jsonable(action)})
+        if parsed is not None and "respond" in parsed:
+            verdict = self._end_turn(parsed["respond"])
+        else:
+            if parsed is not None:
+                self._call(parsed["tool"], parsed["arguments"])
+            self._budget -= 1
+            if self._budget <= 0:
+                verdict = self._end_turn("")
+        terminated = self._done
+        truncated = False
+        if not terminated and self._steps >= self.step_limit:
+            truncated = True
+            if verdict is None:
+                verdict = self._end_turn("")
+            self._done = True
+        reward = 0.0
+        info = self._info()
+        if verdict is not None:
+            reward = float(verdict.success) if self.reward_mode == "success" else verdict.shaped
+            info.update(reward_breakdown=verdict.breakdown(), turn_success=verdict.success,
+                        shaped_reward=verdict.shaped, judge_error=verdict.judge_error)
+        return self._observation(), reward, terminated, truncated, info
+
+    # ------------------------------------------------------------------ turns
+    def _start_turn(self) -> None:
+        turn = self._conv.turns[self._turn_index]  # type: ignore[union-attr]
+        self._turn = turn
+        self._budget = self.max_tool_calls
+        self._turn_mark = len(self.sandbox.changes)
+        self._turn_calls: list[AgentCall] = []
+        self._turn_errors = 0
+        self._user_message = _resolve(turn.utterance, self._bindings)
+        self._gold_calls = tuple((c.tool, _resolve(c.arguments, self._bindings)) for c in turn.gold_calls)
+        self._reference_text = json.dumps(_reference(turn, self._gold_calls), default=str) if self.reveal_reference else ""
+
+    def _invalid(self, message: str) -> None:
+        self._turn_errors += 1
+        self._last_result = json.dumps({"tool": None, "ok": False, "error_type": "invalid_action", "error": message})
+        if self.telemetry is not None:
+            self._emit({"event": "tool_result", "turn": self._turn_index, "ok": False,
+                        "error_type": "invalid_action", "error": message})
+
+    def _call(self, tool: str, arguments: dict[str, Any]) -> None:
+        result = self.sandbox.call(tool, arguments)
+        self._turn_calls.append(AgentCall(tool, arguments, result))
+        if result.ok:
+            record_ids(result.data, self._seen_ids)
+        else:
+            self._turn_errors += 1
+        payload = result.to_dict()
+        self._last_result = json.dumps(payload, default=str)
+        if self.telemetry is not None:
+            self._emit({"event": "tool_result", "turn": self._turn_index, **_jsonable(payload)})
+
+    def _end_turn(self, reply: str) -> TurnVerdict:
+        turn = self._turn
+        changes = self.sandbox.changes[self._turn_mark:]
+        gold = self._replay.exact(self._gold_calls, [(c.tool, c.arguments, c.result) for c in self._turn_calls], changes)
+        if gold is None:
+            gold = self._replay.run(self._gold_calls)
+        facts = [_resolve(f.value, self._bindings) for f in turn.reply_facts] if turn.reply_facts else None
+        verdict = score_turn(turn, gold, self._turn_calls, changes, reply, self._seen_ids, self._turn_errors,
+                             facts, self.judge, self._user_message)
+        self._replay.apply(changes)
+        self._successes.append(verdict.success)
+        if turn.turn_id in self._referenced:  # only turns that later turns refer to need bindings
+            self._bindings[turn.turn_id] = {**_bindings(gold.results), **_bindings(c.result for c in self._turn_calls)}
+        if self.telemetry is not None:
+            self._emit({"event": "turn_verdict", "turn": self._turn_index, "turn_id": turn.turn_id,
+                        "success": verdict.success, "shaped_reward": verdict.shaped, "reply": reply,
+                        "breakdown": verdict.breakdown()})
+        self._last_result = _EMPTY_RESULT
+        if self._turn_index + 1 < len(self._conv.turns):  # type: ignore[union-attr]
+            self._turn_index += 1
+            self._start_turn()
+        else:
+            self._done = True
+            self._user_message = ""
+        return verdict
+
+    # ------------------------------------------------------------------ observations
+    def _observation(self) -> dict[str, Any]:
+        return {
+            "user_message": self._user_message,
+            "last_result": self._last_result,
+            "crm_state": self._state(),
+            "turn": np.int64(self._turn_index),
+        }
+
+    def _state(self) -> str:
+        changes = self.sandbox.changes
+        if self._state_mark == len(changes):
+            return self._state_text
+        conv_id = self._conv.conversation_id  # type: ignore[union-attr]
+        if self.state_view == "full":
+            if not changes and conv_id in self._full_state_cache:
+                text = self._full_state_cache[conv_id]
+            else:
+                text = json.dumps(self.sandbox.snapshot())
+                if not changes:
+                    self._full_state_cache[conv_id] = text
+        elif self.state_view == "counts":
+            if self._counts is None or self._state_mark < 0:
+                seed = self._conv.initial_seed()  # type: ignore[union-attr]
+                self._counts = {e.value: len(seed.records.get(e, ())) for e in Entity}
+                self._state_mark = 0
+            for change in changes[self._state_mark:]:
+                if change.op is not ChangeOp.UPDATE:
+                    self._counts[change.entity.value] += 1 if change.op is ChangeOp.CREATE else -1
+            text = json.dumps(self._counts)
+        else:
+            for change in changes[max(self._state_mark, 0):]:
+                self._changed.setdefault(change.entity.value, {})[change.record_id] = change.after
+            text = json.dumps(self._changed)
+        self._state_mark = len(changes)
+        self._state_text = text
+        return text
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "conversation_id": self._conv.conversation_id,  # type: ignore[union-attr]
+            "turn": self._turn_index,
+            "tool_calls_left": self._budget,
+            "tool_errors": self._turn_errors,
+            "strict_success_so_far": all(self._successes),
+            "turns_scored": len(self._successes),
+        }
+        if self.reveal_reference and not self._done:
+            info["reference"] = json.loads(self._reference_text)  # a fresh copy per step
+        return info
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        event["conversation_id"] = self._conv.conversation_id if self._conv else None  # type: ignore[union-attr]
+        self.telemetry(event)  # type: ignore[misc]
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.sandbox.close()
+            self._replay.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["telemetry"] = None  # a caller's sink (a file, a socket) does not travel
+        return state
+
+
+def _referenced_turns(conv: Conversation) -> frozenset[int]:
+    """The turns whose results later turns refer to (utterances, gold arguments, reply facts)."""
+    found = references_in([[t.utterance, [c.arguments for c in t.gold_calls], [f.value for f in t.reply_facts]]
+                           for t in conv.turns])
+    return frozenset(turn for turn, _ in found)
+
+
+def _resolve(value: Any, bindings: Mapping[int, Mapping[str, Any]]) -> Any:
+    """Like ``datasets.format.resolve``, but an unresolvable reference stays as written."""
+    if isinstance(value, str):
+        if "{{" not in value:
+            return value
+        whole = REFERENCE.fullmatch(value)
+        if whole:
+            return bindings.get(int(whole.group(1)), {}).get(whole.group(2), value)
+        return REFERENCE.sub(lambda m: str(bindings.get(int(m.group(1)), {}).get(m.group(2), m.group(0))), value)
+    if isinstance(value, Mapping):
+        return {k: _resolve(v, bindings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, bindings) for v in value]
+    return value
+
+
+def _bindings(results: Any) -> dict[str, Any]:
+    """Fields a turn exposes to later ones: its write results outrank its reads."""
+    results = [r for r in results if r.ok]
+    writes = [r.data for r in results if get_spec(r.tool).kind is ToolKind.WRITE]
+    reads = [r.data for r in results if get_spec(r.tool).kind is ToolKind.READ]
+    return bindings_from(writes + reads)
+
+
+def _reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    return {
+        "turn_id": turn.turn_id,
+        "gold_calls": [{"tool": t, "arguments": a} for t, a in gold_calls],
+        "expect_success": turn.expect_success,
+        "expected_error": turn.expected_error,
+        "failure_category": turn.failure_category.value if turn.failure_category else None,
+        "reply_facts": [{"label": f.label, "value": f.value} for f in turn.reply_facts],
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value, default=str))
+    except (TypeError, ValueError):
+        return repr(value)

@@ -1,0 +1,73 @@
+"""Argument matcher: the agent's tool calls against the gold calls, after canonicalisation.
+
+Diagnostic (the state validator decides write turns): for each gold call, the agent's call of the same
+tool with the most matching arguments is compared argument by argument. Values are canonicalised first
+(``crm_env.rewards.canon.canonical_argument``: numbers, whitespace, date spellings). A value that
+differs from the gold one only in letter case (``closed-won`` for ``Closed-Won``) is reported apart, as
+``case_mismatches``: the CRM's enums are case-sensitive, so it is a real error, but a telling one.
+
+Score: the mean over gold calls of the fraction of gold arguments matched (0 for a tool never called;
+1 for a call whose gold arguments are all empty when the tool was called). Extra agent arguments are
+listed, not penalised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from crm_env.rewards.canon import canonical_argument
+from crm_env.rewards.component import Component, Status
+
+NAME = "arguments"
+
+
+def _compare(gold: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[int, dict[str, Any], list[str], list[str]]:
+    matched = 0
+    mismatches: dict[str, Any] = {}
+    case: list[str] = []
+    for name, expected in gold.items():
+        if expected is None or actual.get(name) == expected:
+            matched += 1
+            continue
+        want = canonical_argument(expected)
+        got = canonical_argument(actual.get(name))
+        if want == got:
+            matched += 1
+            continue
+        if isinstance(want, str) and isinstance(got, str) and want.casefold() == got.casefold():
+            case.append(name)
+        mismatches[name] = {"expected": expected, "actual": actual.get(name)}
+    extra = sorted(k for k, v in actual.items() if k not in gold and v is not None)
+    return matched, mismatches, case, extra
+
+
+def match_arguments(
+    gold_calls: Sequence[tuple[str, Mapping[str, Any]]], agent_calls: Sequence[tuple[str, Mapping[str, Any]]]
+) -> Component:
+    """Compare the agent's calls of a turn with the (resolved) gold calls."""
+    if not gold_calls:
+        return Component(NAME, Status.NOT_APPLICABLE, None, "no gold calls")
+    scores: list[float] = []
+    report: list[dict[str, Any]] = []
+    case_mismatches: list[str] = []
+    for tool, gold in gold_calls:
+        candidates = [args for name, args in agent_calls if name == tool]
+        if not candidates:
+            scores.append(0.0)
+            report.append({"tool": tool, "called": False})
+            continue
+        best = max((_compare(gold, args) for args in candidates), key=lambda r: (r[0], -len(r[1])))
+        matched, mismatches, case, extra = best
+        wanted = sum(1 for v in gold.values() if v is not None) or 0
+        scores.append(1.0 if not gold else matched / len(gold))
+        report.append({"tool": tool, "called": True, "matched": matched - (len(gold) - wanted), "of": wanted,
+                       "mismatches": mismatches, "extra": extra})
+        case_mismatches += [f"{tool}.{name}" for name in case]
+    score = sum(scores) / len(scores)
+    exact = sum(1 for s in scores if s == 1.0)
+    rationale = f"{exact} of {len(scores)} gold call(s) matched exactly"
+    if case_mismatches:
+        rationale += f"; letter-case mismatches: {', '.join(case_mismatches)}"
+    return Component(NAME, Status.DIAGNOSTIC, round(score, 4), rationale,
+                     {"calls": report, "case_mismatches": case_mismatches})

@@ -1,0 +1,168 @@
+"""The reward ensemble: per-turn components, binary turn success (the headline) and a shaped reward.
+
+Components (each with a status, a score and a rationale in ``info["reward_breakdown"]``):
+
+==========  ==========================================================================  ===========
+state       the turn's net CRM changes equal the gold calls' (``rewards.state``)         every turn
+retrieval   the expected records were retrieved (``rewards.reads``)                      read turns
+refusal     nothing changed and the reply says why (``rewards.failure``)                 refused turns
+reply       the reply states the expected facts (``rewards.reads``)                      turns with facts
+arguments   canonicalised match of the calls with the gold calls (``rewards.arguments``) diagnostic
+judge       LLM verdict on what the deterministic checks left undecided (``rewards.judge``)  when consulted
+tool_errors failed tool calls and invalid actions in the turn                            diagnostic
+==========  ==========================================================================  ===========
+
+**Turn success** (binary): every applicable decisive component (state, retrieval, refusal, reply) passes.
+An *undecided* component goes to the judge when one is configured and every other decisive component has
+passed (the judge never rescues a turn the deterministic checks already failed); its verdict (0.7 goal +
+0.3 process ≥ 0.8) decides the component. Without a judge, undecided fails. If the judge itself fails,
+the component is reported with status "error" and no score, the turn is not a success, and
+``judge_error`` is set so evaluation can exclude the turn as an infrastructure failure.
+
+**Shaped reward** in [0, 1]: ``sum(WEIGHTS[c] × score[c]) / sum(WEIGHTS[c])`` over the components that
+have a score, minus ``TOOL_ERROR_PENALTY`` per failed call or invalid action (at most
+``MAX_TOOL_ERROR_PENALTY``), clipped to [0, 1]. It is 1.0 exactly when the turn succeeds with perfect
+arguments and no errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from crm_env.datasets.format import Turn
+from crm_env.rewards.arguments import match_arguments
+from crm_env.rewards.component import Component, Status, failed, not_applicable
+from crm_env.rewards.failure import validate_refusal
+from crm_env.rewards.judge import Judge, JudgeError, turn_prompt
+from crm_env.rewards.reads import validate_facts, validate_retrieval
+from crm_env.rewards.replay import GoldOutcome
+from crm_env.rewards.state import net_changes, validate_state
+from crm_env.sandbox import ToolResult
+from crm_env.tools import Change
+
+# Declared once: the shaped reward's weights (decisive components weigh most) and its error penalty.
+WEIGHTS: dict[str, float] = {"state": 0.4, "retrieval": 0.15, "refusal": 0.15, "reply": 0.15, "arguments": 0.15}
+TOOL_ERROR_PENALTY = 0.05
+MAX_TOOL_ERROR_PENALTY = 0.2
+DECISIVE = ("state", "retrieval", "refusal", "reply")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCall:
+    """One action of the agent in a turn that reached the catalog (valid JSON shape)."""
+
+    tool: str
+    arguments: dict[str, Any]
+    result: ToolResult
+
+
+@dataclass(frozen=True, slots=True)
+class TurnVerdict:
+    success: bool
+    shaped: float
+    components: dict[str, Component]
+    tool_errors: int
+    judge_error: bool = False
+
+    def breakdown(self) -> dict[str, Any]:
+        return {name: c.to_dict() for name, c in self.components.items()}
+
+
+def score_turn(
+    turn: Turn,
+    gold: GoldOutcome,
+    calls: Sequence[AgentCall],
+    changes: Sequence[Change],
+    reply: str,
+    seen_ids: set[str],
+    tool_errors: int,
+    fact_values: Sequence[Any] | None = None,
+    judge: Judge | None = None,
+    request: str | None = None,
+) -> TurnVerdict:
+    """Score one finished turn.
+
+    Args:
+        turn: The dataset turn.
+        gold: The gold calls' outcome on the pre-turn state (``GoldReplay.run``).
+        calls: The agent's tool calls in this turn.
+        changes: The agent's change log for this turn.
+        reply: The agent's reply ("" when the turn ended on the budget).
+        seen_ids: Record ids in the agent's successful results in this episode so far.
+        tool_errors: Failed calls plus invalid actions in this turn.
+        fact_values: The reply facts' values with references resolved (the raw values when None).
+        judge: Consulted for undecided components.
+        request: The user message as shown to the agent (for the judge).
+    """
+    net = net_changes(changes)
+    broken = [r for r in gold.results if not r.ok] if turn.expect_success else []
+    if broken:
+        # An earlier mistake (e.g. a record never created) makes this request impossible in this episode:
+        # the gold calls themselves fail, so matching their (empty) change log would reward doing nothing.
+        components: dict[str, Component] = {"state": failed(
+            "state", f"the request cannot be carried out in this episode's state (the reference call "
+                     f"{broken[0].tool} fails: {broken[0].error})")}
+    else:
+        components = {"state": validate_state(changes, gold.changes)}
+    read_turn = turn.expect_success and not turn.is_write
+    components["retrieval"] = (
+        validate_retrieval(gold.results, seen_ids, (c.result for c in calls))
+        if read_turn else not_applicable("retrieval", "not a read request")
+    )
+    components["refusal"] = (
+        not_applicable("refusal", "the request is valid")
+        if turn.expect_success else validate_refusal(net, reply, turn.expected_error)
+    )
+    components["reply"] = validate_facts(turn.reply_facts, reply, fact_values)
+    components["arguments"] = match_arguments(gold.calls, [(c.tool, c.arguments) for c in calls])
+    judge_error = False
+    pending = [n for n in DECISIVE if components[n].status is Status.UNDECIDED]
+    others_pass = all(components[n].status in (Status.PASS, Status.NOT_APPLICABLE) for n in DECISIVE if n not in pending)
+    if pending and judge is not None and others_pass:
+        reference = {"expect_success": turn.expect_success, "expected_error": turn.expected_error,
+                     "reply_facts": [{"label": f.label, "value": v} for f, v in
+                                     zip(turn.reply_facts, fact_values or [f.value for f in turn.reply_facts], strict=True)],
+                     "gold_results": [r.to_dict() for r in gold.results]}
+        prompt = turn_prompt(request or turn.utterance,
+                             [{"tool": c.tool, "arguments": c.arguments, "result": c.result.to_dict()} for c in calls],
+                             reply, reference)
+        try:
+            verdict = judge.grade(prompt)
+        except JudgeError as exc:
+            judge_error = True
+            components["judge"] = Component("judge", Status.ERROR, None, str(exc))
+            for name in pending:
+                components[name] = replace(components[name], status=Status.ERROR,
+                                           rationale=f"{components[name].rationale}; judge failed")
+        else:
+            status = Status.PASS if verdict.passed else Status.FAIL
+            components["judge"] = Component("judge", status, verdict.score,
+                                            f"goal {verdict.goal:.2f}, process {verdict.process:.2f} → "
+                                            f"{verdict.score:.2f} ({'≥' if verdict.passed else '<'} 0.8): {verdict.rationale}",
+                                            verdict.to_dict())
+            for name in pending:
+                components[name] = Component(name, status, 1.0 if verdict.passed else 0.0,
+                                             f"{components[name].rationale}; judge: {status.value}")
+    else:
+        for name in pending:
+            why = "no judge configured" if judge is None else "not consulted: another check failed"
+            components[name] = failed(name, f"{components[name].rationale} ({why})")
+    components["tool_errors"] = Component("tool_errors", Status.DIAGNOSTIC, float(tool_errors),
+                                          f"{tool_errors} failed call(s) or invalid action(s)")
+    success = all(components[n].status in (Status.PASS, Status.NOT_APPLICABLE) for n in DECISIVE)
+    return TurnVerdict(success, shaped_reward(components, tool_errors), components, tool_errors, judge_error)
+
+
+def shaped_reward(components: dict[str, Component], tool_errors: int) -> float:
+    """The documented weighted sum (see the module docstring)."""
+    total = weight = 0.0
+    for name, w in WEIGHTS.items():
+        score = components[name].score if name in components else None
+        if score is not None:
+            total += w * score
+            weight += w
+    value = total / weight if weight else 0.0
+    value -= min(MAX_TOOL_ERROR_PENALTY, TOOL_ERROR_PENALTY * tool_errors)
+    return round(min(1.0, max(0.0, value)), 6)

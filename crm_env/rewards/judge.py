@@ -1,0 +1,249 @@
+"""The LLM judge: consulted only where the deterministic checks cannot decide.
+
+A judge reads the user's request, the agent's tool calls and reply, and the reference (expected facts or
+the expected refusal), and returns two scores in [0, 1]: *goal* (was the request answered correctly) and
+*process* (were the calls and reply appropriate). The verdict is computed HERE, in code:
+``score = 0.7 × goal + 0.3 × process`` and ``passed = score ≥ 0.8`` (the prompt asks only for the two
+numbers). Verdicts are cached by (model, SHA-256 of the prompt), so a re-run costs nothing.
+
+Clients are pluggable: ``OpenAICompatibleClient`` (OpenAI, vLLM, Ollama... via ``base_url``) and
+``AnthropicClient``; SDK clients are built at the first call, never at import. API keys come only from
+environment variables and are never logged or shown in ``repr``. Any failure — network, timeout, HTTP
+error, a malformed verdict — raises ``JudgeError``; the ensemble reports it as an error, never as 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from crm_env.errors import ConfigError, InfrastructureError
+
+GOAL_WEIGHT = 0.7
+PROCESS_WEIGHT = 0.3
+PASS_THRESHOLD = 0.8
+
+SYSTEM_PROMPT = (
+    "You grade one turn of a CRM assistant. You get the user's request, the assistant's tool calls with their "
+    "results, its reply, and the reference outcome. Return ONLY a JSON object "
+    '{"goal": <0..1>, "process": <0..1>, "rationale": "<one sentence>"}. goal: does the reply correctly '
+    "achieve what the user asked, consistent with the reference (paraphrase is fine, wrong values are not)? "
+    "process: were the tool calls appropriate and the reply clear and honest?"
+)
+
+
+class JudgeError(InfrastructureError):
+    """The judge could not produce a verdict (unreachable, timed out, or answered malformed)."""
+
+    kind = "judge_error"
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeVerdict:
+    goal: float
+    process: float
+    rationale: str
+    model: str
+    cached: bool = False
+
+    @property
+    def score(self) -> float:
+        return round(GOAL_WEIGHT * self.goal + PROCESS_WEIGHT * self.process, 6)
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= PASS_THRESHOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"goal": self.goal, "process": self.process, "score": self.score, "passed": self.passed,
+                "rationale": self.rationale, "model": self.model, "cached": self.cached}
+
+
+class JudgeClient(Protocol):
+    model: str
+
+    def complete(self, system: str, prompt: str) -> str:
+        """The model's text answer; raises on any transport failure."""
+
+
+class OpenAICompatibleClient:
+    """Chat completions through the ``openai`` SDK; any OpenAI-compatible server via ``base_url``.
+
+    Args:
+        model: Model name.
+        base_url: Server URL (e.g. ``http://localhost:8000/v1``); OpenAI's when None.
+        api_key_env: Environment variable holding the key. Local servers often need none.
+        timeout: Seconds per request.
+        max_retries: SDK retries on connection errors and 5xx / 429.
+    """
+
+    def __init__(self, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 timeout: float = 60.0, max_retries: int = 2) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: Any = None
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import openai
+
+            key = os.environ.get(self.api_key_env)
+            if key is None and self.base_url is None:
+                raise ConfigError(f"set ${self.api_key_env} to use the OpenAI judge")
+            self._client = openai.OpenAI(api_key=key or "not-needed", base_url=self.base_url,
+                                         timeout=self.timeout, max_retries=self.max_retries)
+        return self._client
+
+    def complete(self, system: str, prompt: str) -> str:
+        response = self._sdk().chat.completions.create(
+            model=self.model, temperature=0,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+        )
+        return response.choices[0].message.content or ""
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatibleClient(model={self.model!r}, base_url={self.base_url!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_client": None}
+
+
+class AnthropicClient:
+    """Messages through the ``anthropic`` SDK; the key from ``$ANTHROPIC_API_KEY`` (or ``api_key_env``)."""
+
+    def __init__(self, model: str, api_key_env: str = "ANTHROPIC_API_KEY", base_url: str | None = None,
+                 timeout: float = 60.0, max_retries: int = 2) -> None:
+        self.model = model
+        self.api_key_env = api_key_env
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: Any = None
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            import anthropic
+
+            key = os.environ.get(self.api_key_env)
+            if key is None:
+                raise ConfigError(f"set ${self.api_key_env} to use the Anthropic judge")
+            self._client = anthropic.Anthropic(api_key=key, base_url=self.base_url, timeout=self.timeout,
+                                               max_retries=self.max_retries)
+        return self._client
+
+    def complete(self, system: str, prompt: str) -> str:
+        response = self._sdk().messages.create(
+            model=self.model, max_tokens=400, temperature=0, system=system,
+            messages=[{"role": "user", "content": prompt}],
+        )
+        return "".join(getattr(block, "text", "") for block in response.content)
+
+    def __repr__(self) -> str:
+        return f"AnthropicClient(model={self.model!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_client": None}
+
+
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def parse_verdict(text: str, model: str) -> JudgeVerdict:
+    """Read ``{"goal": g, "process": p, "rationale": r}`` from the model's answer.
+
+    Raises:
+        JudgeError: No JSON object, or scores missing or outside [0, 1].
+    """
+    match = _JSON_OBJECT.search(text or "")
+    if match is None:
+        raise JudgeError(f"malformed judge verdict (no JSON object): {text[:200]!r}")
+    try:
+        data = json.loads(match.group(0))
+    except ValueError as exc:
+        raise JudgeError(f"malformed judge verdict ({exc}): {text[:200]!r}") from None
+    scores = []
+    for key in ("goal", "process"):
+        value = data.get(key) if isinstance(data, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise JudgeError(f"malformed judge verdict: {key!r} must be a number in [0, 1], got {value!r}")
+        scores.append(float(value))
+    return JudgeVerdict(scores[0], scores[1], str(data.get("rationale", ""))[:500], model)
+
+
+class Judge:
+    """Grades turns with a client; caches verdicts by (model, prompt hash).
+
+    Args:
+        client: An ``OpenAICompatibleClient``, ``AnthropicClient`` or anything with ``model`` and
+            ``complete(system, prompt)``.
+        cache: Where verdicts are kept; share one mapping between judges to share verdicts.
+    """
+
+    def __init__(self, client: JudgeClient, cache: MutableMapping[str, dict[str, Any]] | None = None) -> None:
+        self.client = client
+        self.cache: MutableMapping[str, dict[str, Any]] = {} if cache is None else cache
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> Judge:
+        """``"openai:MODEL"``, ``"openai:MODEL@http://host:port/v1"`` or ``"anthropic:MODEL"``."""
+        provider, _, rest = spec.partition(":")
+        model, _, base_url = rest.partition("@")
+        if not model:
+            raise ConfigError(f"judge spec {spec!r}: use 'openai:MODEL[@BASE_URL]' or 'anthropic:MODEL'")
+        if provider == "openai":
+            return cls(OpenAICompatibleClient(model, base_url=base_url or None, **options))
+        if provider == "anthropic":
+            return cls(AnthropicClient(model, base_url=base_url or None, **options))
+        raise ConfigError(f"judge spec {spec!r}: unknown provider {provider!r}; use 'openai' or 'anthropic'")
+
+    @staticmethod
+    def cache_key(model: str, prompt: str) -> str:
+        return hashlib.sha256(f"{model}\x00{SYSTEM_PROMPT}\x00{prompt}".encode()).hexdigest()
+
+    def grade(self, prompt: str) -> JudgeVerdict:
+        """A verdict for the prompt (from the cache when seen before).
+
+        Raises:
+            JudgeError: The client failed or answered malformed.
+        """
+        model = self.client.model
+        key = self.cache_key(model, prompt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return JudgeVerdict(hit["goal"], hit["process"], hit["rationale"], model, cached=True)
+        try:
+            text = self.client.complete(SYSTEM_PROMPT, prompt)
+        except (JudgeError, ConfigError):
+            raise
+        except Exception as exc:  # transport failures of either SDK: reported, never scored
+            raise JudgeError(f"judge {model!r} failed: {type(exc).__name__}: {exc}") from exc
+        verdict = parse_verdict(text, model)
+        self.cache[key] = {"goal": verdict.goal, "process": verdict.process, "rationale": verdict.rationale}
+        return verdict
+
+    def __repr__(self) -> str:
+        return f"Judge({self.client!r}, cached={len(self.cache)})"
+
+
+def turn_prompt(request: str, calls: list[dict[str, Any]], reply: str, reference: dict[str, Any]) -> str:
+    """The user prompt for one turn (JSON sections, results truncated to keep prompts bounded)."""
+    shown = [{**c, "result": _truncate(c.get("result"))} for c in calls]
+    return "\n\n".join([
+        f"USER REQUEST:\n{request}",
+        f"ASSISTANT TOOL CALLS:\n{json.dumps(shown, sort_keys=True, default=str)}",
+        f"ASSISTANT REPLY:\n{reply}",
+        f"REFERENCE:\n{json.dumps(reference, sort_keys=True, default=str)}",
+    ])
+
+
+def _truncate(value: Any, limit: int = 2000) -> Any:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return value if len(text) <= limit else text[:limit] + "...(truncated)"

@@ -1,0 +1,119 @@
+"""State validator: the CRM changes the agent made in a turn against the gold calls' changes.
+
+Both sides are change logs (``crm_env.tools.Change``) of one turn, taken on the same pre-turn state.
+Each log is first reduced to its *net effect* per record (first ``before``, last ``after``; a record
+created and deleted in the same turn, or updated back to its old value, vanishes), so an agent that
+corrects its own mistake within the turn is judged on the result. Then:
+
+- updates and deletes are matched by (record type, id): existing records have the same ids on both sides;
+- created records are matched by content, ignoring their generated id and creation stamp; a value that
+  refers to a record created in the same turn (e.g. a new quote's ``opportunity_id``) is compared as
+  "a new <type>" rather than by id;
+- anything the agent changed that the gold calls did not is collateral damage and fails the turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crm_env.backends.base import Record
+from crm_env.rewards.component import Component, failed, passed
+from crm_env.schema.enums import Entity
+from crm_env.schema.facts import ENTITIES
+from crm_env.tools import Change
+
+NAME = "state"
+_IGNORED_ON_CREATE = {e: {f.id_field, f.created_field} - {None} for e, f in ENTITIES.items()}
+
+NetChanges = dict[tuple[Entity, str], tuple[Record | None, Record | None]]
+
+
+def net_changes(changes: Sequence[Change]) -> NetChanges:
+    """Per record: its state before the first change and after the last; no-op records dropped."""
+    net: dict[tuple[Entity, str], list[Record | None]] = {}
+    for change in changes:
+        key = (change.entity, change.record_id)
+        if key in net:
+            net[key][1] = change.after
+        else:
+            net[key] = [change.before, change.after]
+    return {key: (before, after) for key, (before, after) in net.items() if before != after}
+
+
+def _canonical(entity: Entity, record: Record | None, new_ids: dict[str, Entity], created: bool) -> Record | None:
+    if record is None:
+        return None
+    ignored = _IGNORED_ON_CREATE[entity] if created else ()
+    return {
+        k: (f"<new {new_ids[v]}>" if isinstance(v, str) and v in new_ids else v)
+        for k, v in record.items()
+        if k not in ignored
+    }
+
+
+def _split(net: NetChanges) -> tuple[dict[tuple[Entity, str], Record | None], list[tuple[Entity, Record]]]:
+    new_ids = {rid: entity for (entity, rid), (before, _) in net.items() if before is None}
+    keyed: dict[tuple[Entity, str], Record | None] = {}
+    created: list[tuple[Entity, Record]] = []
+    for (entity, rid), (before, after) in net.items():
+        if before is None:
+            created.append((entity, _canonical(entity, after, new_ids, True)))  # type: ignore[arg-type]
+        else:
+            keyed[(entity, rid)] = _canonical(entity, after, new_ids, False)
+    return keyed, created
+
+
+def _diff(expected: Record, actual: Record) -> dict[str, Any]:
+    return {k: {"expected": expected.get(k), "actual": actual.get(k)} for k in expected if expected.get(k) != actual.get(k)}
+
+
+def _describe(entity: Entity, rid: str | None, after: Record | None) -> str:
+    if rid is None:
+        return f"create {entity}"
+    return f"{'delete' if after is None else 'update'} {entity} {rid}"
+
+
+def validate_state(actual: Sequence[Change], expected: Sequence[Change]) -> Component:
+    """Compare a turn's actual change log with the gold change log (see the module docstring)."""
+    actual_keyed, actual_created = _split(net_changes(actual))
+    gold_keyed, gold_created = _split(net_changes(expected))
+    missing: list[str] = []
+    collateral: list[str] = []
+    wrong: dict[str, Any] = {}
+    for key, after in gold_keyed.items():
+        if key not in actual_keyed:
+            missing.append(_describe(key[0], key[1], after))
+        elif actual_keyed[key] != after:
+            if after is None or actual_keyed[key] is None:
+                wrong[_describe(key[0], key[1], after)] = "deleted instead of updated" if after is not None else "updated instead of deleted"
+            else:
+                wrong[_describe(key[0], key[1], after)] = _diff(after, actual_keyed[key])  # type: ignore[arg-type]
+    collateral += [_describe(e, rid, after) for (e, rid), after in actual_keyed.items() if (e, rid) not in gold_keyed]
+    unmatched = list(actual_created)
+    unmatched_gold = []
+    for entity, record in gold_created:
+        hit = next((i for i, (e, r) in enumerate(unmatched) if e == entity and r == record), None)
+        if hit is None:
+            unmatched_gold.append((entity, record))
+        else:
+            unmatched.pop(hit)
+    for entity, record in unmatched_gold:
+        near = next((i for i, (e, _) in enumerate(unmatched) if e == entity), None)
+        if near is None:
+            missing.append(f"create {entity}")
+        else:
+            wrong[f"create {entity}"] = _diff(record, unmatched.pop(near)[1])
+    collateral += [f"create {entity}" for entity, _ in unmatched]
+    expected_count = len(gold_keyed) + len(gold_created)
+    if not (missing or collateral or wrong):
+        what = f"{expected_count} record change(s) match the gold calls" if expected_count else "no changes, as expected"
+        return passed(NAME, what)
+    parts = []
+    if missing:
+        parts.append(f"missing: {'; '.join(missing)}")
+    if wrong:
+        parts.append(f"wrong values: {'; '.join(wrong)}")
+    if collateral:
+        parts.append(f"collateral writes: {'; '.join(collateral)}")
+    return failed(NAME, " | ".join(parts), missing=missing, wrong=wrong, collateral=collateral)
