@@ -10,7 +10,7 @@ import importlib
 import platform
 import sys
 
-MODULES = ("sandbox", "env", "datasets")
+MODULES = ("sandbox", "env", "datasets", "backends")
 
 
 def main(argv: list[str]) -> int:

@@ -44,6 +44,12 @@ def _backend_params() -> list:
 BACKENDS = _backend_params()
 
 
+@pytest.fixture
+def pg_url() -> str:
+    """The PostgreSQL test server's URL (skips or fails as ``postgres_url`` says)."""
+    return postgres_url()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend_url(request: pytest.FixtureRequest) -> str:
     return postgres_url() if request.param == "postgres" else request.param

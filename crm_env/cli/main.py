@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from crm_env import __version__
-from crm_env.cli import dataset, tools
+from crm_env.cli import dataset, db, tools
 from crm_env.errors import CrmEnvError
 
-SUBCOMMANDS = (tools, dataset)
+SUBCOMMANDS = (tools, dataset, db)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,94 @@
+"""``crm-env db``: run and manage the SQL database.
+
+- ``up``: start a private PostgreSQL from Debian's binaries (no Docker) and print its URL.
+- ``init``: create the tables (idempotent).
+- ``seed FILE``: load initial records (JSON: record type → records), checked like an episode seed.
+- ``snapshot FILE`` / ``restore FILE``: a portable JSON snapshot of the committed data that restores
+  exactly on any backend.
+- ``reset``: delete the committed data.
+
+The commands work on the committed data of the database named by ``--url`` or
+``$CRM_ENV_DATABASE_URL``. Episodes never commit, so they neither see nor change that data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from crm_env.backends import DATABASE_URL_ENV, resolve_url
+from crm_env.errors import ConfigError
+from crm_env.schema.clock import Clock
+from crm_env.schema.seed import build_seed
+
+SNAPSHOT_FORMAT = "crm_env.snapshot/1"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("db", help="start, initialise, seed, snapshot, restore or reset the SQL database")
+    parser.add_argument("--url", default=None, help=f"database URL (default: ${DATABASE_URL_ENV})")
+    actions = parser.add_subparsers(dest="db_command", required=True)
+    up = actions.add_parser("up", help="start a local PostgreSQL without Docker and print its URL")
+    up.add_argument("--dir", type=Path, default=None, help="cluster directory (default: a folder under /tmp)")
+    up.add_argument("--port", type=int, default=None)
+    actions.add_parser("init", help="create the tables (safe to repeat)")
+    seed = actions.add_parser("seed", help="load initial records from a JSON file")
+    seed.add_argument("file", type=Path)
+    seed.add_argument("--as-of", default=None, help="clock for creation stamps the records leave out")
+    snapshot = actions.add_parser("snapshot", help="write every committed record to a JSON file")
+    snapshot.add_argument("file", type=Path)
+    restore = actions.add_parser("restore", help="replace the committed data with a snapshot file")
+    restore.add_argument("file", type=Path)
+    actions.add_parser("reset", help="delete the committed data")
+    parser.set_defaults(run=run)
+
+
+def _store(args: argparse.Namespace):
+    from crm_env.backends.sql import SqlStore
+
+    url = resolve_url(args.url)
+    if not url.startswith(("sqlite", "postgres")):
+        raise ConfigError(f"crm-env db needs a SQL database URL (--url or ${DATABASE_URL_ENV}), not {url!r}")
+    return SqlStore(url, persistent=True)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.db_command == "up":
+        from crm_env.backends.local_postgres import start
+
+        cluster = start(args.dir, args.port)
+        print(cluster.url)
+        return 0
+    store = _store(args)
+    try:
+        if args.db_command == "init":
+            print(f"schema ready at {store.url}")
+        elif args.db_command in ("seed", "restore"):
+            data = _read_json(args.file)
+            records = data.get("records", data) if data.get("format") == SNAPSHOT_FORMAT else data
+            seed = build_seed(records, Clock.at(args.as_of if args.db_command == "seed" else None))
+            store.begin_episode()  # persistent: deletes the committed data first
+            store.load(seed.records)
+            store.commit()
+            print(f"loaded {seed.size} records")
+        elif args.db_command == "snapshot":
+            dump = {entity.value: rows for entity, rows in store.dump().items() if rows}
+            args.file.write_text(json.dumps({"format": SNAPSHOT_FORMAT, "records": dump}, indent=1,
+                                            ensure_ascii=False) + "\n", encoding="utf-8")
+            print(f"wrote {sum(len(r) for r in dump.values())} records to {args.file}")
+        elif args.db_command == "reset":
+            store.begin_episode()
+            store.commit()
+            print("committed data deleted")
+    finally:
+        store.close()
+    return 0
+
