@@ -10,7 +10,7 @@ import importlib
 import platform
 import sys
 
-MODULES = ("sandbox", "env", "datasets", "backends")
+MODULES = ("sandbox", "env", "datasets", "backends", "eval")
 
 
 def main(argv: list[str]) -> int:

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from crm_env import __version__
 from crm_env.cli import dataset, db, tools
+from crm_env.cli import eval as eval_cli
 from crm_env.errors import CrmEnvError
 
-SUBCOMMANDS = (tools, dataset, db)
+SUBCOMMANDS = (tools, dataset, db, eval_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

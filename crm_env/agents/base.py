@@ -1,0 +1,75 @@
+"""The agent protocol: observation in, action text out.
+
+An agent keeps its own message history between ``reset`` calls and never reads reference data from
+the environment. Each LLM request it makes is recorded as an ``LlmCall`` so the runner can account
+tokens, cost and latency per role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+Observation = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LlmCall:
+    """One provider request, as the provider reported it."""
+
+    role: str  # "agent" or "judge"
+    provider: str  # "anthropic", "openai", ...
+    model: str  # the model the provider says answered
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    latency_s: float
+    attempts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the env runner drives.
+
+    ``act`` receives the env's observation (``user_message``, ``last_result``, ``crm_state``, ``turn``)
+    and returns an action: JSON text ``{"tool": NAME, "arguments": {...}}`` or ``{"respond": TEXT}``.
+    """
+
+    name: str
+    simulated: bool  # True for offline agents that stand in for a model
+
+    def reset(self, conversation_id: str | None = None) -> None:
+        """Forget the previous conversation; ``conversation_id`` names the next one."""
+
+    def act(self, observation: Observation) -> str:
+        """The next action."""
+
+    async def act_async(self, observation: Observation) -> str:
+        """The next action, without blocking the event loop."""
+
+    def drain_calls(self) -> list[LlmCall]:
+        """The LLM calls made since the last drain (an offline agent returns none)."""
+
+
+class OfflineAgent:
+    """Base for agents that need no provider: ``act_async`` just runs ``act``."""
+
+    name = "offline"
+    simulated = True
+
+    def reset(self, conversation_id: str | None = None) -> None:
+        self.conversation_id = conversation_id
+
+    def act(self, observation: Observation) -> str:
+        raise NotImplementedError
+
+    async def act_async(self, observation: Observation) -> str:
+        return self.act(observation)
+
+    def drain_calls(self) -> list[LlmCall]:
+        return []
+

@@ -1,0 +1,254 @@
+"""A seeded, offline agent that behaves like a fallible model.
+
+It plays like the replay agent, but on each turn it may make ONE of the mistakes real models make, at
+the per-category rates of ``MistakeRates``. A category is only drawn on turns where it can happen (no
+casing mistake without an enum argument, no dropped field from a call without required fields, no
+skipped facts on a turn without facts...); on such a turn it is drawn with exactly its configured
+probability, so the realised rate of a category is ``injected / opportunities``.
+
+Mistakes that the CRM rejects (wrong casing, an invented id, a missing field) are followed, with
+probability ``recover``, by the correct call, as a model that reads the error would do; otherwise the
+agent gives up and relays the error.
+
+Randomness comes only from a ``random.Random`` seeded by (seed, conversation id, how many times this
+instance has played that conversation): results are reproducible and independent of the order or
+concurrency in which conversations run. Each mistake is logged in ``self.log`` (``MistakeRecord``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from crm_env.agents.replay import GOLD, ReplayAgent, TurnState
+from crm_env.datasets.format import Conversation
+from crm_env.errors import ConfigError
+from crm_env.tools import catalog, get_spec
+
+WRONG = "wrong"
+EXTRA = "extra"
+GIVE_UP_REPLY = "Sorry, I'm not sure how to handle this request."
+_ENTITY_OF_KEY = {"client_id": "Client", "contact_id": "Contact", "opportunity_id": "Opportunity",
+                  "quote_id": "Quote", "contract_id": "Contract"}
+_ENTITY_WORDS = ("opportunit", "quote", "client", "contact", "contract", "document", "note", "compan")
+
+
+@dataclass(frozen=True)
+class MistakeRates:
+    """Per-turn probability of each mistake (on turns where it is possible), and of recovering.
+
+    The defaults give about 80 % turn success on ``arc-crm-1200`` / ``eval-400`` (memory backend).
+    """
+
+    enum_casing: float = 0.06  # an enum value in the wrong case ("closed-won")
+    hallucinated_id: float = 0.04  # an id that does not exist (invented or stale)
+    missing_field: float = 0.04  # a required argument left out
+    wrong_tool: float = 0.04  # a plausible but wrong tool
+    extra_write: float = 0.03  # the right call plus an unrequested write
+    skip_facts: float = 0.05  # the right calls, but a reply without the facts (or the refusal's reason)
+    give_up: float = 0.02  # no call, an unhelpful reply
+    recover: float = 0.5  # after a rejected mistaken call, retry correctly (else relay the error)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"mistake rate {f.name}={value!r} must be between 0 and 1")
+        if sum(self.mistakes().values()) > 1.0:
+            raise ConfigError("the mistake rates (all but recover) must sum to at most 1")
+
+    def mistakes(self) -> dict[str, float]:
+        """The mistake categories and their rates, in draw order."""
+        return {k: v for k, v in asdict(self).items() if k != "recover"}
+
+    @classmethod
+    def none(cls) -> MistakeRates:
+        return cls(**dict.fromkeys(cls().mistakes(), 0.0))
+
+
+MISTAKES: tuple[str, ...] = tuple(MistakeRates().mistakes())
+
+
+@dataclass(frozen=True, slots=True)
+class MistakeRecord:
+    conversation_id: str
+    turn_id: int
+    mistake: str | None  # None: the turn was played correctly
+    applicable: tuple[str, ...]  # the categories that could have been drawn on this turn
+    recovered: bool | None = None
+
+
+def _stream_seed(seed: int, conversation_id: str, play: int) -> int:
+    digest = hashlib.sha256(f"{seed}\x00{conversation_id}\x00{play}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _enum_arguments(tool: str, arguments: dict[str, Any]) -> list[str]:
+    props = get_spec(tool).parameters.get("properties", {})
+    return [k for k, v in arguments.items() if isinstance(v, str) and v in props.get(k, {}).get("enum", ())]
+
+
+def _id_arguments(arguments: dict[str, Any]) -> list[str]:
+    return [k for k, v in arguments.items() if k.endswith("_id") and isinstance(v, str) and v]
+
+
+def _recase(value: str, rng: random.Random) -> str:
+    options = [v for v in (value.lower(), value.upper(), value.title().swapcase()) if v != value]
+    return rng.choice(options) if options else value + " "
+
+
+def _confusable_tool(tool: str, rng: random.Random) -> str:
+    kind = get_spec(tool).kind
+    same_kind = [s.name for s in catalog() if s.kind is kind and s.name != tool]
+    near = [n for n in same_kind if any(w in n and w in tool for w in _ENTITY_WORDS)]
+    return rng.choice(near or same_kind)
+
+
+class ScriptedAgent(ReplayAgent):
+    """A fallible offline agent (see the module docstring).
+
+    Args:
+        conversations: The dataset's conversations.
+        rates: Mistake rates; ``MistakeRates()`` by default.
+        seed: Seeds every per-conversation generator.
+    """
+
+    name = "scripted"
+    simulated = True
+
+    def __init__(self, conversations: Any, rates: MistakeRates | None = None, seed: int = 0) -> None:
+        super().__init__(conversations)
+        self.rates = rates or MistakeRates()
+        self.seed = seed
+        self.log: list[MistakeRecord] = []
+        self._plays: dict[str, int] = {}
+        self._rng = random.Random(0)
+
+    def __repr__(self) -> str:
+        return f"ScriptedAgent(conversations={len(self._by_id)}, seed={self.seed}, rates={self.rates})"
+
+    def _start_episode(self, conv: Conversation) -> None:
+        play = self._plays.get(conv.conversation_id, 0)
+        self._plays[conv.conversation_id] = play + 1
+        self._rng = random.Random(_stream_seed(self.seed, conv.conversation_id, play))
+
+    # ------------------------------------------------------------------ planning
+    def _applicable(self, state: TurnState) -> list[str]:
+        call = state.calls[0]
+        tool, args = call["tool"], call["arguments"]
+        spec = get_spec(tool)
+        found = []
+        for name in MISTAKES:
+            if name == "enum_casing":
+                ok = bool(_enum_arguments(tool, args))
+            elif name == "hallucinated_id":
+                ok = bool(_id_arguments(args))
+            elif name == "missing_field":
+                ok = any(k in args for k in spec.required)
+            elif name == "extra_write":
+                ok = state.turn.expect_success
+            elif name == "skip_facts":
+                ok = bool(state.turn.reply_facts) or not state.turn.expect_success
+            else:
+                ok = True
+            if ok:
+                found.append(name)
+        return found
+
+    def _plan(self, state: TurnState) -> None:
+        rng = self._rng
+        applicable = self._applicable(state)
+        draw = rng.random()  # one draw per turn: P(category) is exactly its rate where applicable
+        mistake = None
+        edge = 0.0
+        rates = self.rates.mistakes()
+        for name in applicable:
+            edge += rates[name]
+            if draw < edge:
+                mistake = name
+                break
+        recovered = None
+        gold = [(GOLD, c) for c in state.calls]
+        call = state.calls[0]
+        tool, args = call["tool"], dict(call["arguments"])
+        if mistake in ("enum_casing", "hallucinated_id", "missing_field"):
+            if mistake == "enum_casing":
+                key = rng.choice(_enum_arguments(tool, args))
+                args[key] = _recase(args[key], rng)
+            elif mistake == "hallucinated_id":
+                key = rng.choice(_id_arguments(args))
+                args[key] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            else:
+                key = rng.choice([k for k in get_spec(tool).required if k in args])
+                del args[key]
+            recovered = rng.random() < self.rates.recover
+            # After the rejection a recovering model retries correctly; otherwise it relays the error.
+            state.queue = [(WRONG, {"tool": tool, "arguments": args})] + (gold if recovered else [])
+            state.reply_mode = "full" if recovered else "error"
+        elif mistake == "wrong_tool":
+            state.queue = [(WRONG, {"tool": _confusable_tool(tool, rng), "arguments": args})]
+            state.reply_mode = "error"
+        elif mistake == "extra_write":
+            state.queue = gold + [(EXTRA, {})]  # filled in once the gold results are known
+        elif mistake == "skip_facts":
+            state.queue = gold
+            state.reply_mode = "bare"
+        elif mistake == "give_up":
+            state.queue = []
+            state.reply_mode = "give_up"
+        else:
+            state.queue = gold
+        self.log.append(MistakeRecord(self.conversation_id or "", state.turn.turn_id, mistake,
+                                      tuple(applicable), recovered))
+
+    def _materialise(self, state: TurnState, tag: str, action: dict[str, Any]) -> dict[str, Any]:
+        return self._extra_write(state) if tag == EXTRA else action
+
+    def _extra_write(self, state: TurnState) -> dict[str, Any]:
+        """An unrequested note on the record the turn touched (or any known record)."""
+        target = None
+        for source in [state.calls[0]["arguments"], *[r.get("data") for r in state.results if r.get("ok")]]:
+            if isinstance(source, dict):
+                for key, entity in _ENTITY_OF_KEY.items():
+                    if isinstance(source.get(key), str):
+                        target = (entity, source[key])
+                        break
+            if target:
+                break
+        if target is None:
+            assert self._conv is not None
+            for entity, records in self._conv.initial_records.items():
+                key = entity.lower() + "_id"
+                if key in _ENTITY_OF_KEY and records:
+                    target = (_ENTITY_OF_KEY[key], records[0][key])
+                    break
+        if target is None:  # nothing to annotate: a duplicate of the request is the extra write
+            return state.calls[0]
+        return {"tool": "add_note", "arguments": {
+            "entity_type": target[0], "entity_id": target[1], "content": "Updated as requested."}}
+
+    # ------------------------------------------------------------------ replies
+    def _reply(self, state: TurnState) -> str:
+        if state.reply_mode == "give_up":
+            return GIVE_UP_REPLY
+        if state.reply_mode == "bare":
+            return "Done."
+        if state.reply_mode == "error":
+            last = state.results[-1] if state.results else {}
+            if last.get("ok") is False:
+                return f"I could not complete that: {last.get('error')}"
+            return "Done."
+        return super()._reply(state)
+
+    def realised_rates(self) -> dict[str, tuple[int, int]]:
+        """Per category: (turns where it was injected, turns where it could have been)."""
+        out = {name: [0, 0] for name in MISTAKES}
+        for record in self.log:
+            for name in record.applicable:
+                out[name][1] += 1
+            if record.mistake is not None:
+                out[record.mistake][0] += 1
+        return {k: (v[0], v[1]) for k, v in out.items()}

@@ -1,0 +1,103 @@
+"""``run_eval``: one evaluation job from config to ``summary.json`` and ``report.md``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from crm_env.eval.config import RESULTS_FILE, SUMMARY_FILE, RunConfig, read_record, write_json_atomic
+from crm_env.eval.metrics import summarize
+from crm_env.eval.results import load_results
+from crm_env.eval.runner import AgentFactory, Prepared, SessionOutcome, prepare, run_session
+
+
+def simulated_notice(config: RunConfig) -> str:
+    return (f"NOTE: the '{config.agent}' agent is SIMULATED: an offline stand-in "
+            + ("that replays the reference answers (an upper bound, 100 % by construction)"
+               if config.agent == "replay" else "that makes seeded, scripted mistakes")
+            + ", not a language model. Its scores measure no LLM. Use --agent claude or --agent openai "
+              "(with --model, --base-url) to evaluate a model.")
+
+
+def summarize_run(run_dir: Path, *, seed: int | None = None) -> dict[str, Any]:
+    """The summary of a run directory, from ``results.jsonl`` (and ``run.json`` for the plan, if present)."""
+    record = read_record(run_dir)
+    loaded = load_results(run_dir / RESULTS_FILE)
+    trials = record.config.trials if record else None
+    planned = len(record.conversation_ids) * record.config.trials if record else None
+    summary = summarize(loaded.lines.values(), trials=trials, planned=planned,
+                        seed=seed if seed is not None else (record.config.seed if record else 0))
+    if record is not None:
+        summary = {"agent": record.config.agent, "agent_model": record.agent_model, "judge_model": record.judge_model,
+                   "simulated": record.simulated, "dataset_hash": record.dataset_hash,
+                   "package_version": record.package_version, **summary}
+    return summary
+
+
+def finish(run_dir: Path, outcome: SessionOutcome | None = None) -> dict[str, Any]:
+    """Write ``summary.json`` and the report for a run directory; returns the summary."""
+    summary = summarize_run(run_dir)
+    if outcome is not None:
+        summary["stopped_by_budget"] = outcome.stopped_by_budget
+    write_json_atomic(run_dir / SUMMARY_FILE, summary)
+    try:
+        from crm_env.eval.report import write_report
+    except ImportError:  # the report needs matplotlib; the summary stands without it
+        return summary
+    write_report(run_dir, summary)
+    return summary
+
+
+def headline_text(summary: dict[str, Any]) -> str:
+    def pct(metric: dict[str, Any]) -> str:
+        if metric["value"] is None:
+            return "n/a"
+        ci = f" [{100 * metric['ci_low']:.1f}, {100 * metric['ci_high']:.1f}]" if metric["ci_low"] is not None else ""
+        return f"{100 * metric['value']:.1f} %{ci}"
+
+    episodes = summary["episodes"]
+    lines = [
+        f"strict success   {pct(summary['strict_success'])}  ({episodes['completed']} episodes, "
+        f"{episodes['conversations']} conversations)",
+        f"turn success     {pct(summary['turn_success'])}  ({episodes['turns']} turns)",
+        f"tool success     {pct(summary['tool_success'])}",
+        f"response success {pct(summary['response_success'])}",
+        "pass^k           " + ", ".join(f"k={r['k']}: {100 * r['value']:.1f} %" for r in summary["pass_hat_k"]
+                                          if r["value"] is not None),
+        f"cost             ${summary['usage']['total_cost_usd']:.4f}   wall {summary['wall_time_s']:.1f} s",
+    ]
+    if episodes["infra_errors"]:
+        lines.append(f"infrastructure failures: {episodes['infra_errors']} (excluded; retry with --resume)")
+    if episodes.get("pending"):
+        lines.append(f"not run: {episodes['pending']} episode(s) (resume with --resume)")
+    return "\n".join(lines)
+
+
+def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] | None = None,
+             agent_factory: AgentFactory | None = None, stream: TextIO | None = None,
+             out: TextIO | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation and write its summary and report.
+
+    Args:
+        config: The run configuration.
+        resume: Continue the run recorded in ``config.output``.
+        given: The flags given explicitly (checked against the recorded run on resume).
+        agent_factory: Builds the agent of each episode (``build_agent`` from the config when None).
+        stream: Where the progress bar goes (stderr).
+        out: Where notices and the headline go (stdout).
+    """
+    out = out or sys.stdout
+    prepared: Prepared = prepare(config, resume=resume, given=given)
+    if prepared.config.simulated:
+        print(simulated_notice(prepared.config), file=out, flush=True)
+    print(f"evaluating {len(prepared.conversations)} conversation(s) × {prepared.config.trials} trial(s) "
+          f"on {prepared.record.config.backend} → {prepared.out}", file=out, flush=True)
+    outcome = asyncio.run(run_session(prepared, agent_factory=agent_factory, stream=stream))
+    summary = finish(prepared.out, outcome)
+    if outcome.stopped_by_budget:
+        print(f"stopped: the projected spend would pass --budget-usd {prepared.config.budget_usd}", file=out)
+    print(headline_text(summary), file=out)
+    print(f"results: {prepared.out}", file=out, flush=True)
+    return summary

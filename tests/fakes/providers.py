@@ -1,0 +1,263 @@
+"""Fake LLM provider servers for tests: the Anthropic Messages and OpenAI Chat Completions wire formats.
+
+A ``FakeProvider`` is a threaded ``http.server`` on 127.0.0.1 (ephemeral port). Each request takes the
+next behaviour from its script (``push``), or ``default`` when the script is empty:
+
+- ``"correct"``: answer as an oracle would, reading ONLY the request body (the user's messages and the
+  tool results in it) and driving a ``brain`` (an agent such as ``ReplayAgent``) with them;
+- ``"wrong"``: a useless text reply; ``"unknown_tool"``: a call to a tool that does not exist;
+- ``"double"``: two tool calls in one answer (both reads of the first correct call);
+- ``("429", seconds)``: HTTP 429 with ``retry-after``; ``"500"``: HTTP 500;
+- ``("slow", seconds)``: sleep, then answer (past the client's timeout);
+- ``"garbage"``: HTTP 200 with a body that is not JSON; ``"drop"``: close the connection unanswered;
+- a callable ``(body) -> (status, headers, payload)`` for anything else.
+
+Every request body is recorded in ``requests`` (parsed JSON), with its path in ``paths``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+RESULT_PREFIX = "Tool result: "  # crm_env.agents.openai_agent.RESULT_PREFIX (non-native mode)
+Behaviour = Any
+
+
+class FakeProvider:
+    """A fake provider server; use as a context manager.
+
+    Args:
+        kind: ``"openai"`` or ``"anthropic"``.
+        brain: Answers ``"correct"`` requests: an object with ``reset(conversation_id)`` and
+            ``act(observation) -> action JSON text`` (typically a ``ReplayAgent``); call ``start_episode``.
+        default: The behaviour when the script is empty.
+        model: The model name the server says answered.
+        native_tools: For ``openai``: answer with ``tool_calls`` (True) or JSON actions in text (False).
+    """
+
+    def __init__(self, kind: str, brain: Any = None, default: Behaviour = "correct", model: str | None = None,
+                 native_tools: bool = True) -> None:
+        if kind not in ("openai", "anthropic"):
+            raise ValueError(kind)
+        self.kind = kind
+        self.brain = brain
+        self.default = default
+        self.model = model or ("fake-gpt" if kind == "openai" else "fake-claude")
+        self.native_tools = native_tools
+        self.requests: list[Any] = []
+        self.paths: list[str] = []
+        self.headers: list[dict[str, str]] = []
+        self.behaviours: list[Any] = []
+        self._script: deque[Behaviour] = deque()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._brain_turn: int | None = None
+        self._brain_results = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> FakeProvider:  # noqa: PYI034
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}" + ("/v1" if self.kind == "openai" else "")
+
+    def push(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self._script.extend(behaviours)
+
+    def start_episode(self, conversation_id: str) -> None:
+        """Point the brain at the next conversation (what the agent itself is told at reset)."""
+        if self.brain is not None:
+            self.brain.reset(conversation_id)
+        self._brain_turn = None
+
+    # ------------------------------------------------------------------ answering
+    def _next(self) -> Behaviour:
+        with self._lock:
+            return self._script.popleft() if self._script else self.default
+
+    def respond(self, body: Any) -> tuple[int, dict[str, str], bytes | None]:
+        """(status, headers, raw body); a None body means: drop the connection."""
+        behaviour = self._next()
+        self.behaviours.append(behaviour)
+        if callable(behaviour):
+            status, headers, payload = behaviour(body)
+            return status, headers, json.dumps(payload).encode()
+        name, arg = (behaviour if isinstance(behaviour, tuple) else (behaviour, None))
+        if name == "429":
+            return 429, {"retry-after": str(arg if arg is not None else 0)}, self._error("rate_limit_error", "slow down")
+        if name == "500":
+            return 500, {}, self._error("api_error", "internal error")
+        if name == "garbage":
+            return 200, {}, b"<html>this is not json"
+        if name == "drop":
+            return 0, {}, None
+        if name == "slow":
+            time.sleep(arg or 5.0)
+            return 200, {}, self._answer({"respond": "slow answer"})
+        if name == "wrong":
+            return 200, {}, self._answer({"respond": "Sorry, I have no idea."})
+        if name == "unknown_tool":
+            return 200, {}, self._answer({"tool": "drop_all_tables", "arguments": {}})
+        if name == "double":
+            action = json.loads(self._brain_action(body))
+            if "tool" not in action:
+                return 200, {}, self._answer(action)
+            return 200, {}, self._answer(action, action)
+        if name == "correct":
+            return 200, {}, self._answer(json.loads(self._brain_action(body)))
+        raise ValueError(f"unknown behaviour {behaviour!r}")
+
+    def _brain_action(self, body: Any) -> str:
+        """Feed the brain the observation the request body implies: a new user message starts a turn,
+        a trailing tool result answers its last call."""
+        if self.brain is None:
+            raise RuntimeError("a 'correct' answer needs a brain")
+        messages = body["messages"]
+        user_texts = [m for m in messages if _user_text(m, self.kind) is not None]
+        turn = len(user_texts) - 1
+        last = messages[-1]
+        result = _tool_result(last, self.kind)
+        if turn != self._brain_turn or result is None:
+            self._brain_turn = turn
+            return self.brain.act({"turn": turn, "user_message": _user_text(user_texts[-1], self.kind) or "",
+                                   "last_result": "{}", "crm_state": "{}"})
+        return self.brain.act({"turn": turn, "user_message": "", "last_result": result, "crm_state": "{}"})
+
+    def _answer(self, *actions: dict[str, Any]) -> bytes:
+        usage_in, usage_out, cached = 1200, 40, 1000
+        if self.kind == "openai":
+            calls, text = [], None
+            for action in actions:
+                if "tool" in action and self.native_tools:
+                    calls.append({"id": f"call_{next(self._ids)}", "type": "function",
+                                  "function": {"name": action["tool"], "arguments": json.dumps(action["arguments"])}})
+                elif self.native_tools:
+                    text = action["respond"]
+                else:
+                    text = json.dumps(action)
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if calls:
+                message["tool_calls"] = calls
+            payload = {"id": f"chatcmpl-{next(self._ids)}", "object": "chat.completion", "created": 1700000000,
+                       "model": self.model,
+                       "choices": [{"index": 0, "message": message, "logprobs": None,
+                                    "finish_reason": "tool_calls" if calls else "stop"}],
+                       "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out,
+                                 "total_tokens": usage_in + usage_out,
+                                 "prompt_tokens_details": {"cached_tokens": cached}}}
+        else:
+            content: list[dict[str, Any]] = []
+            for action in actions:
+                if "tool" in action:
+                    content.append({"type": "tool_use", "id": f"toolu_{next(self._ids)}", "name": action["tool"],
+                                    "input": action["arguments"]})
+                else:
+                    content.append({"type": "text", "text": action["respond"]})
+            payload = {"id": f"msg_{next(self._ids)}", "type": "message", "role": "assistant", "model": self.model,
+                       "content": content, "stop_reason": "tool_use" if any("tool" in a for a in actions) else "end_turn",
+                       "stop_sequence": None,
+                       "usage": {"input_tokens": usage_in - cached, "output_tokens": usage_out,
+                                 "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0}}
+        return json.dumps(payload).encode()
+
+    def _error(self, kind: str, message: str) -> bytes:
+        if self.kind == "openai":
+            return json.dumps({"error": {"message": message, "type": kind, "code": None}}).encode()
+        return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+
+    def request_text(self) -> str:
+        """Every recorded request body as one text (for leak searches)."""
+        return "\n".join(json.dumps(r, ensure_ascii=False) for r in self.requests)
+
+
+def _user_text(message: dict[str, Any], kind: str) -> str | None:
+    """The user's own words in a message, or None (not a user message, or only tool results)."""
+    if message.get("role") != "user":
+        return None
+    content = message.get("content")
+    if isinstance(content, str):
+        return None if content.startswith(RESULT_PREFIX) else content
+    texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+    return texts[-1] if texts else None
+
+
+def _tool_result(message: dict[str, Any], kind: str) -> str | None:
+    """The tool result a trailing message carries, or None."""
+    if kind == "openai":
+        if message.get("role") == "tool":
+            return message.get("content")
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str) and content.startswith(RESULT_PREFIX):
+            return content[len(RESULT_PREFIX):]
+        return None
+    if message.get("role") != "user" or isinstance(message.get("content"), str):
+        return None
+    results = [b for b in message["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+    if not results or any(isinstance(b, dict) and b.get("type") == "text" for b in message["content"]):
+        return None
+    content = results[-1].get("content")
+    if isinstance(content, list):
+        content = "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return content
+
+
+def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode(errors="replace")
+            provider.requests.append(body)
+            provider.paths.append(self.path)
+            provider.headers.append(dict(self.headers))
+            status, headers, payload = provider.respond(body)
+            if payload is None:  # drop the connection without an answer
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+                return
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:  # the client gave up (timeout) before the answer
+                pass
+
+    return Handler
