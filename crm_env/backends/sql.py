@@ -30,7 +30,7 @@ import sqlalchemy.exc as sa_exc
 from crm_env.backends import sql_errors
 from crm_env.backends.base import Condition, Page, Record, matches
 from crm_env.backends.sql_engine import create_engine, ensure_schema
-from crm_env.backends.sql_query import episode_clause, order_by, record_columns, split
+from crm_env.backends.sql_query import clause, episode_clause, order_by, plan, record_columns
 from crm_env.backends.sql_schema import EPISODE, EntityTable, build_schema, shadow
 from crm_env.errors import CrmEnvError, InfrastructureError
 from crm_env.schema.enums import Entity
@@ -38,6 +38,7 @@ from crm_env.schema.enums import Entity
 T = TypeVar("T")
 _SCOPE = "crm_call"  # the savepoint of an atomic() scope
 _WRITE = "crm_write"  # the savepoint of a write made outside any scope
+_MAX_SHAPES = 1024  # cached statement shapes per store; the cache starts over beyond this
 
 
 class _Atomic:
@@ -92,6 +93,11 @@ class SqlStore:
         self._release_pending = False
         self._broken = False
         self._get: dict[Entity, sa.Select] = {}
+        # Statements built once per shape, with bind parameters (see sql_query.plan).
+        self._finds: dict[tuple, tuple[sa.Select, sa.Select | None]] = {}
+        self._updates: dict[tuple, sa.Update] = {}
+        self._deletes: dict[Entity, sa.Delete] = {}
+        self._inserts: dict[Entity, sa.Insert] = {}
         try:
             ensure_schema(self._engine, self._schema.metadata)
             self._conn = self._engine.connect()
@@ -136,13 +142,32 @@ class SqlStore:
         self._release_pending = False
         if self._conn is not None and not self._broken:
             try:
-                self._conn.rollback()
+                self._end_transaction()
             except sa_exc.DBAPIError:
                 self._broken = True  # the server has rolled it back for us
         if self._conn is None or self._broken:
             self._reconnect()
         if self._persistent:
             self._delete_all()
+
+    def _end_transaction(self) -> None:
+        """Roll the episode back; on PostgreSQL, open the next one in the same round trip."""
+        conn = self._conn
+        assert conn is not None
+        if self.dialect != "postgresql" or self._persistent:
+            conn.rollback()
+            return
+        from psycopg.pq import TransactionStatus
+
+        status = conn.connection.dbapi_connection.info.transaction_status
+        if status == TransactionStatus.IDLE:
+            return  # nothing to roll back; psycopg begins the transaction with the next statement
+        if status not in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            conn.rollback()  # a connection in an odd state: let the driver sort it out (or fail)
+            return
+        # Not Connection.rollback(): one simple-protocol round trip ends this episode and begins the
+        # next, where psycopg would send ROLLBACK now and BEGIN separately before the next statement.
+        conn.exec_driver_sql("ROLLBACK; BEGIN")
 
     def _reconnect(self) -> None:
         if self._conn is not None:
@@ -186,19 +211,21 @@ class SqlStore:
         try:
             result = self._run(func)
         except sa_exc.StatementError as exc:
-            self._sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
-            if savepoint == _WRITE:
-                self._sql(f"RELEASE SAVEPOINT {_WRITE}")
+            self._undo(savepoint)
             raise sql_errors.diagnose(self, entity, record(), exc, new=new) from exc
         except CrmEnvError:
             if not self._broken:
-                self._sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
-                if savepoint == _WRITE:
-                    self._sql(f"RELEASE SAVEPOINT {_WRITE}")
+                self._undo(savepoint)
             raise
         if savepoint == _WRITE:
             self._sql(f"RELEASE SAVEPOINT {_WRITE}")
         return result
+
+    def _undo(self, savepoint: str) -> None:
+        if savepoint == _WRITE:
+            self._sql_batch(f"ROLLBACK TO SAVEPOINT {_WRITE}", f"RELEASE SAVEPOINT {_WRITE}")
+        else:
+            self._sql(f"ROLLBACK TO SAVEPOINT {savepoint}")
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -215,15 +242,20 @@ class SqlStore:
 
     def load(self, records: Mapping[Entity, Sequence[Record]]) -> None:
         by_entity = {Entity(e): rows for e, rows in records.items()}
-        for entity in self._schema.load_order:
-            rows = by_entity.get(entity)
-            if not rows:
-                continue
-            et = self._table(entity)
-            params = [self._params(et, row) for row in rows]
-            self._write(
-                entity, lambda r=rows: dict(r[0]), True, lambda conn, t=et.table, p=params: conn.execute(t.insert(), p)
-            )
+        # One savepoint for the whole load (all or nothing), released lazily like a tool call's.
+        with self.atomic():
+            for entity in self._schema.load_order:
+                rows = by_entity.get(entity)
+                if not rows:
+                    continue
+                et = self._table(entity)
+                params = [self._params(et, row) for row in rows]
+                self._write(
+                    entity,
+                    lambda r=rows: dict(r[0]),
+                    True,
+                    lambda conn, t=et.table, p=params: conn.execute(t.insert(), p),
+                )
 
     def get(self, entity: Entity, record_id: str) -> Record | None:
         if not isinstance(record_id, str):
@@ -241,10 +273,17 @@ class SqlStore:
     def insert(self, entity: Entity, record: Record) -> None:
         et = self._table(entity)
         params = self._params(et, record)
-        self._write(et.entity, lambda: record, True, lambda conn: conn.execute(et.table.insert(), params))
+        stmt = self._inserts.get(et.entity)
+        if stmt is None:
+            stmt = self._inserts[et.entity] = et.table.insert()
+        self._write(et.entity, lambda: record, True, lambda conn: conn.execute(stmt, params))
 
-    def _by_id(self, et: EntityTable, record_id: str) -> sa.ColumnElement:
-        return sa.and_(et.table.c[EPISODE] == self._key, et.table.c[et.id_field] == record_id)
+    @staticmethod
+    def _by_id(et: EntityTable) -> sa.ColumnElement:
+        # Not named after columns: UPDATE reserves those names for its SET values.
+        return sa.and_(
+            et.table.c[EPISODE] == sa.bindparam("b_episode"), et.table.c[et.id_field] == sa.bindparam("b_record_id")
+        )
 
     def update(self, entity: Entity, record_id: str, changes: Record) -> None:
         et = self._table(entity)
@@ -256,16 +295,31 @@ class SqlStore:
             if self.get(entity, record_id) is None:
                 raise KeyError(record_id)
             return
-        stmt = et.table.update().where(self._by_id(et, record_id)).values(values)
+        key = (et.entity, tuple(values))
+        stmt = self._updates.get(key)
+        if stmt is None:
+            if len(self._updates) >= _MAX_SHAPES:
+                self._updates.clear()
+            # Bind names must differ from the column names SET assigns; "v_" keeps them apart.
+            stmt = et.table.update().where(self._by_id(et)).values(
+                {f: sa.bindparam(f"v_{f}", type_=et.table.c[f].type) for f in values}
+            )
+            self._updates[key] = stmt
+        params = {f"v_{f}": v for f, v in values.items()}
+        params["b_episode"] = self._key
+        params["b_record_id"] = record_id
         merged = lambda: {**(self.get(entity, record_id) or {}), **changes}
-        result = self._write(et.entity, merged, False, lambda conn: conn.execute(stmt))
+        result = self._write(et.entity, merged, False, lambda conn: conn.execute(stmt, params))
         if result.rowcount == 0:
             raise KeyError(record_id)  # as the memory store does for a missing record
 
     def delete(self, entity: Entity, record_id: str) -> None:
         et = self._table(entity)
-        stmt = et.table.delete().where(self._by_id(et, record_id))
-        result = self._write(et.entity, lambda: {et.id_field: record_id}, False, lambda conn: conn.execute(stmt))
+        stmt = self._deletes.get(et.entity)
+        if stmt is None:
+            stmt = self._deletes[et.entity] = et.table.delete().where(self._by_id(et))
+        params = {"b_episode": self._key, "b_record_id": record_id}
+        result = self._write(et.entity, lambda: {et.id_field: record_id}, False, lambda conn: conn.execute(stmt, params))
         if result.rowcount == 0:
             raise KeyError(record_id)
 
@@ -278,33 +332,65 @@ class SqlStore:
         offset: int = 0,
     ) -> Page:
         et = self._table(entity)
-        where, rest = split(et, conditions, self.dialect)
-        columns = record_columns(et)
-        base = sa.select(*columns).where(episode_clause(et), *where).order_by(*order_by(et))
-        params = {"episode": self._key}
-        if rest:
+        shapes: list[tuple] = []
+        params: dict[str, Any] = {"episode": self._key}
+        rest: list[Condition] = []
+        for condition in conditions:
+            planned = plan(et, condition)
+            if planned is None:
+                rest.append(condition)
+            else:
+                shape, value = planned
+                params[f"c{len(shapes)}"] = value
+                shapes.append(shape)
+        paged = not rest
+        if paged:
+            # One round trip: the window count is taken before LIMIT / OFFSET apply.
+            if limit is not None:
+                params["limit"] = limit
+            if offset:
+                params["offset"] = offset
+        key = (et.entity, tuple(shapes), paged, paged and limit is not None, paged and bool(offset))
+        cached = self._finds.get(key)
+        if cached is None:
+            cached = self._finds[key] = self._find_statements(et, *key[1:])
+        stmt, count = cached
+        if not paged:
             # Python evaluates what SQL cannot; the rows arrive already in the memory store's order.
-            rows = self._run(lambda conn: conn.execute(base, params).all())
-            records = [dict(zip(et.fields, r, strict=True)) for r in rows]
+            rows = self._run(lambda conn: conn.execute(stmt, params).all())
+            fields = et.fields
+            records = [dict(zip(fields, r, strict=True)) for r in rows]
             records = [r for r in records if all(matches(r, c) for c in rest)]
             end = None if limit is None else offset + limit
             return Page(total=len(records), records=records[offset:end])
-        # One round trip: the window count is taken before LIMIT / OFFSET apply.
-        stmt = base.add_columns(sa.func.count().over().label("_total"))
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        if offset:
-            stmt = stmt.offset(offset)
         rows = self._run(lambda conn: conn.execute(stmt, params).all())
         if rows:
             total = rows[0][-1]
         elif offset:
-            count = sa.select(sa.func.count()).select_from(et.table).where(episode_clause(et), *where)
+            assert count is not None
             total = self._run(lambda conn: conn.execute(count, params).scalar_one())
         else:
             total = 0
-        n = len(et.fields)
-        return Page(total=total, records=[dict(zip(et.fields, r[:n], strict=True)) for r in rows])
+        fields = et.fields
+        n = len(fields)
+        return Page(total=total, records=[dict(zip(fields, r[:n], strict=True)) for r in rows])
+
+    def _find_statements(
+        self, et: EntityTable, shapes: tuple[tuple, ...], paged: bool, limited: bool, offset: bool
+    ) -> tuple[sa.Select, sa.Select | None]:
+        if len(self._finds) >= _MAX_SHAPES:
+            self._finds.clear()
+        where = [clause(et, shape, f"c{i}", self.dialect) for i, shape in enumerate(shapes)]
+        base = sa.select(*record_columns(et)).where(episode_clause(et), *where).order_by(*order_by(et))
+        if not paged:
+            return base, None
+        stmt = base.add_columns(sa.func.count().over().label("_total"))
+        if limited:
+            stmt = stmt.limit(sa.bindparam("limit", type_=sa.Integer()))
+        if offset:
+            stmt = stmt.offset(sa.bindparam("offset", type_=sa.Integer()))
+        count = sa.select(sa.func.count()).select_from(et.table).where(episode_clause(et), *where)
+        return stmt, count
 
     def dump(self) -> dict[Entity, list[Record]]:
         out: dict[Entity, list[Record]] = {}

@@ -7,7 +7,6 @@ filters the SQL-ordered rows with ``matches`` itself, so the answer is the memor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 
 import sqlalchemy as sa
@@ -34,21 +33,30 @@ def _fits(fact: FieldFact, value: object) -> bool:
     return False
 
 
-def _substring(dialect: str, haystack: sa.ColumnElement, needle: str) -> sa.ColumnElement:
+def _substring(dialect: str, haystack: sa.ColumnElement, needle: str | sa.BindParameter) -> sa.ColumnElement:
     # strpos / instr match the needle literally, so '%' and '_' in user text need no LIKE escaping
     # and SQLite's ASCII case-insensitive LIKE never comes into play.
     func = sa.func.strpos if dialect == "postgresql" else sa.func.instr
     return func(haystack, needle) > 0
 
 
-def translate(
-    et: EntityTable, condition: Condition, dialect: str
-) -> sa.ColumnElement | None:
-    """A WHERE clause equal to the condition, or None when Python must evaluate it."""
+# -- cached statements --------------------------------------------------------------------------
+#
+# ``find`` runs the same few statement shapes over and over; building a fresh SELECT for each call
+# (and letting SQLAlchemy derive its cache key) cost more client time than the database needed to
+# answer it. A condition is therefore reduced to a *shape* (field, operator, which branches apply)
+# plus its parameter value, and the statement for a tuple of shapes is built once, with bind
+# parameters, per entity table.
+
+
+def plan(et: EntityTable, condition: Condition) -> tuple[tuple, object] | None:
+    """The condition's shape and bound value, or None when Python must evaluate it.
+
+    ``clause(et, shape, name, dialect)`` is the SQL for the shape, equal to ``matches`` for it.
+    """
     fact = _facts(et.entity).get(condition.field)
     if fact is None or fact.json_type == "array":
         return None
-    column = et.table.c[fact.name]
     op, value = condition.op, condition.value
     if op is Op.IN:
         if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
@@ -57,42 +65,42 @@ def translate(
         if not all(v is None or _fits(fact, v) for v in values):
             return None
         present = [v for v in values if v is not None]
-        clauses = [column.in_(present)] if present else []
-        if len(present) < len(values):
-            clauses.append(column.is_(None))
-        return sa.or_(*clauses) if clauses else _FALSE
+        return ("in", fact.name, bool(present), len(present) < len(values)), present
     if value is None:
-        return _FALSE  # the memory store never matches a None value with these operators
+        return ("false",), None
     if not _fits(fact, value):
         return None
-    if op is Op.EQ:
-        return column == value
-    if op in (Op.GE, Op.LE):
-        return column >= value if op is Op.GE else column <= value
+    if op in (Op.EQ, Op.GE, Op.LE):
+        return (op.value, fact.name), value
     if fact.json_type != "string":
         return None
-    # Shadow columns hold casefold(); ids and dates are already casefold-invariant (CHECKed).
-    folded = et.table.c[shadow(fact.name)] if fact.name in et.shadows else column
-    if op is Op.IEQ:
-        return folded == value.casefold()
-    if op is Op.CONTAINS:
-        return _substring(dialect, folded, value.casefold())
+    if op in (Op.IEQ, Op.CONTAINS):
+        return (op.value, fact.name), value.casefold()
     return None
 
 
-def split(
-    et: EntityTable, conditions: Sequence[Condition], dialect: str
-) -> tuple[list[sa.ColumnElement], list[Condition]]:
-    """SQL clauses for the conditions SQL can answer, and the rest for Python."""
-    where: list[sa.ColumnElement] = []
-    rest: list[Condition] = []
-    for condition in conditions:
-        clause = translate(et, condition, dialect)
-        if clause is None:
-            rest.append(condition)
-        else:
-            where.append(clause)
-    return where, rest
+def clause(et: EntityTable, shape: tuple, name: str, dialect: str) -> sa.ColumnElement:
+    """The WHERE clause of one condition shape, its value bound as ``name``."""
+    kind = shape[0]
+    if kind == "false":
+        return _FALSE
+    column = et.table.c[shape[1]]
+    if kind == "in":
+        clauses = [column.in_(sa.bindparam(name, expanding=True))] if shape[2] else []
+        if shape[3]:
+            clauses.append(column.is_(None))
+        return sa.or_(*clauses) if clauses else _FALSE
+    param = sa.bindparam(name, type_=column.type)  # as a literal compared with the column gets
+    if kind == "eq":
+        return column == param
+    if kind == "ge":
+        return column >= param
+    if kind == "le":
+        return column <= param
+    folded = et.table.c[shadow(shape[1])] if shape[1] in et.shadows else column
+    if kind == "ieq":
+        return folded == param
+    return _substring(dialect, folded, sa.bindparam(name))
 
 
 @cache
