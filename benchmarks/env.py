@@ -2,14 +2,13 @@
 
 Figures per backend (memory, and PostgreSQL when ``CRM_ENV_TEST_DATABASE_URL`` is set): steps/s,
 episodes/s, reset time and the wall time of one pass over every conversation of the dataset
-(``eval-400`` once ``crm_env.datasets.load`` provides it, else the env tests' fixture).
+(``eval-400`` once ``crm_env.datasets.load`` provides it, else the env tests' fixture conversations).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import gymnasium as gym
 
@@ -17,15 +16,15 @@ import crm_env  # noqa: F401  (registers ArcCrm-v0)
 from benchmarks.timing import Figure, median_seconds
 from crm_env.envs.oracle import run_oracle_episode
 
-FIXTURE = str(Path(__file__).resolve().parent.parent / "tests" / "envs" / "conversations.jsonl")
-
 
 def _dataset() -> tuple[dict, str]:
     try:
         gym.make("ArcCrm-v0").close()
         return {}, "eval-400"
     except Exception:
-        return {"dataset": FIXTURE}, "fixture"
+        from tests.envs.fixture_conversations import conversations
+
+        return {"dataset": conversations()}, "fixture"
 
 
 def _backend(url: str, label: str, data: dict, name: str) -> list[Figure]:

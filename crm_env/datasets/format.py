@@ -149,33 +149,53 @@ class UnresolvedReference(LookupError):
     """A ``{{turn_N.field}}`` whose turn produced no such field in this episode."""
 
 
-def resolve(value: Any, bindings: Mapping[int, Mapping[str, Any]]) -> Any:
+def resolve(value: Any, bindings: Mapping[int, Mapping[str, Any]], missing: Literal["raise", "keep"] = "raise") -> Any:
     """Replace references by what earlier turns produced.
 
     A string that is exactly one reference becomes the bound value itself (keeping its type);
     references inside longer text are substituted as text.
 
+    Args:
+        value: A string, or lists / dicts of them (other values are returned as they are).
+        bindings: Per turn number, the fields that turn produced (``bindings_from``).
+        missing: ``"raise"`` (default) raises on a reference that cannot be resolved; ``"keep"``
+            leaves it as written (the environment does this: an agent's earlier mistake must not
+            crash a later turn).
+
     Raises:
-        UnresolvedReference: A referenced turn or field is unknown.
+        UnresolvedReference: A referenced turn or field is unknown and ``missing`` is ``"raise"``.
     """
+    if missing not in ("raise", "keep"):
+        raise ValueError(f"missing={missing!r}: use 'raise' or 'keep'")
+    return _resolve(value, bindings, missing == "keep")
+
+
+def _resolve(value: Any, bindings: Mapping[int, Mapping[str, Any]], keep: bool) -> Any:
     if isinstance(value, str):
-        whole = REFERENCE.fullmatch(value)
-        if whole:
-            return _lookup(bindings, int(whole.group(1)), whole.group(2))
         if "{{" not in value:
             return value
-        return REFERENCE.sub(lambda m: str(_lookup(bindings, int(m.group(1)), m.group(2))), value)
+        whole = REFERENCE.fullmatch(value)
+        if whole:
+            return _lookup(bindings, int(whole.group(1)), whole.group(2), value if keep else _RAISE)
+        return REFERENCE.sub(
+            lambda m: str(_lookup(bindings, int(m.group(1)), m.group(2), m.group(0) if keep else _RAISE)), value
+        )
     if isinstance(value, Mapping):
-        return {k: resolve(v, bindings) for k, v in value.items()}
+        return {k: _resolve(v, bindings, keep) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, bindings) for v in value]
+        return [_resolve(v, bindings, keep) for v in value]
     return value
 
 
-def _lookup(bindings: Mapping[int, Mapping[str, Any]], turn: int, field: str) -> Any:
+_RAISE = object()
+
+
+def _lookup(bindings: Mapping[int, Mapping[str, Any]], turn: int, field: str, default: Any) -> Any:
     try:
         return bindings[turn][field]
     except KeyError:
+        if default is not _RAISE:
+            return default
         raise UnresolvedReference(f"{{{{turn_{turn}.{field}}}}} cannot be resolved in this episode") from None
 
 

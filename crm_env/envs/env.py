@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
-from crm_env.datasets.format import REFERENCE, Conversation, Turn, bindings_from, references_in
+from crm_env.datasets.format import Conversation, Turn, bindings_from, references_in, resolve
 from crm_env.envs.conversations import DatasetArg, load_conversations
-from crm_env.envs.spaces import ActionSpace, observation_space, parse_action
+from crm_env.envs.spaces import MAX_TURNS, ActionSpace, observation_space, parse_action
 from crm_env.errors import ConfigError
 from crm_env.rewards.ensemble import AgentCall, TurnVerdict, score_turn
 from crm_env.rewards.judge import Judge
@@ -19,11 +21,12 @@ from crm_env.rewards.reads import record_ids
 from crm_env.rewards.replay import GoldReplay
 from crm_env.sandbox import CrmSandbox
 from crm_env.schema.enums import Entity, ToolKind
-from crm_env.tools import ChangeOp, get_spec
+from crm_env.tools import Change, ChangeOp, get_spec
 
 StateView = Literal["full", "changed", "counts"]
 Telemetry = Callable[[dict[str, Any]], None]
 _EMPTY_RESULT = "{}"
+_TURN_NUMBERS = [np.int64(i) for i in range(MAX_TURNS)]  # numpy scalars are immutable: shared freely
 
 
 class CrmEnv(gym.Env[dict[str, Any], str]):
@@ -129,8 +132,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         self.observation_space = observation_space()
         self.sandbox = CrmSandbox(backend)
         self._replay = GoldReplay()
-        self._full_state_cache: dict[str, str] = {}
-        self._referenced_cache: dict[str, frozenset[int]] = {}
+        self._plans: dict[str, _ConversationPlan] = {}  # per conversation id, see _plan_for
         self._conv: Conversation | None = None
         self._closed = False
 
@@ -154,18 +156,18 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         self.sandbox.reset(as_of=conv.as_of, records=records, seed=id_seed)
         self._replay.reset(conv.as_of, records, id_seed)
         self._conv = conv
-        referenced = self._referenced_cache.get(conv.conversation_id)
-        if referenced is None:
-            referenced = self._referenced_cache[conv.conversation_id] = _referenced_turns(conv)
-        self._referenced = referenced
+        self._plan = self._plan_for(conv)
         self._turn_index = 0
         self._steps = 0
         self._done = False
         self._bindings: dict[int, dict[str, Any]] = {}
-        self._seen_ids: set[str] = set()
+        self._seen_ids: set[str] = set()  # ids in the agent's successful results (see _fold_seen)
+        self._unseen: list[Any] = []  # successful results' data not yet folded into _seen_ids
         self._successes: list[bool] = []
+        self._strict = True  # all(self._successes)
         self._counts: dict[str, int] | None = None
-        self._changed: dict[str, dict[str, Any]] = {}
+        self._changed: dict[str, dict[str, Any]] = {}  # the "changed" view: records by type and id
+        self._changed_json: dict[str, dict[str, str]] | None = {}  # the same as '"id": {record}' JSON text
         self._state_mark = -1
         self._state_text = ""
         self._start_turn()
@@ -214,16 +216,42 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         return self._observation(), reward, terminated, truncated, info
 
     # ------------------------------------------------------------------ turns
+    def _plan_for(self, conv: Conversation) -> _ConversationPlan:
+        """The conversation's precomputed plan, built on its first episode and cached by conversation id.
+
+        A cached plan is reused only for the very conversation object it was built from, so replacing
+        ``self.conversations`` (or a conversation in it) never serves a stale plan.
+        """
+        plan = self._plans.get(conv.conversation_id)
+        if plan is None or plan.conversation is not conv:
+            plan = self._plans[conv.conversation_id] = _ConversationPlan.build(conv)
+        return plan
+
     def _start_turn(self) -> None:
-        turn = self._conv.turns[self._turn_index]  # type: ignore[union-attr]
+        index = self._turn_index
+        plan = self._plan.turns[index]
+        self._turn_number = _TURN_NUMBERS[index] if index < MAX_TURNS else np.int64(index)
+        turn = plan.turn
         self._turn = turn
+        self._turn_plan = plan
         self._budget = self.max_tool_calls
         self._turn_mark = len(self.sandbox.changes)
         self._turn_calls: list[AgentCall] = []
         self._turn_errors = 0
-        self._user_message = _resolve(turn.utterance, self._bindings)
-        self._gold_calls = tuple((c.tool, _resolve(c.arguments, self._bindings)) for c in turn.gold_calls)
-        self._reference_text = json.dumps(_reference(turn, self._gold_calls), default=str) if self.reveal_reference else ""
+        bindings = self._bindings
+        self._user_message = resolve(turn.utterance, bindings, missing="keep") if plan.utterance_refs else turn.utterance
+        if plan.calls_refs:
+            self._gold_calls = tuple((t, resolve(a, bindings, missing="keep")) for t, a in plan.gold_calls)
+        else:
+            self._gold_calls = plan.gold_calls
+        if not self.reveal_reference:
+            self._reference = None
+        elif plan.reference is not None:
+            self._reference = plan.reference
+        else:  # only the gold calls vary per episode: the rest of the reference is normalised already
+            reference = dict(plan.reference_base)  # type: ignore[arg-type]
+            reference["gold_calls"] = json.loads(_encode(_reference_calls(self._gold_calls)))
+            self._reference = pickle.dumps(reference, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _invalid(self, message: str) -> None:
         self._turn_errors += 1
@@ -236,13 +264,22 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         result = self.sandbox.call(tool, arguments)
         self._turn_calls.append(AgentCall(tool, arguments, result))
         if result.ok:
-            record_ids(result.data, self._seen_ids)
+            self._unseen.append(result.data)
         else:
             self._turn_errors += 1
         payload = result.to_dict()
-        self._last_result = json.dumps(payload, default=str)
+        self._last_result = _encode(payload)
         if self.telemetry is not None:
             self._emit({"event": "tool_result", "turn": self._turn_index, **_jsonable(payload)})
+
+    def _fold_seen(self) -> None:
+        """Bring ``_seen_ids`` up to date. Only read requests' retrieval check looks at the ids, so
+        results are scanned when such a turn is scored rather than on every call (results are
+        snapshots: stores hand out copies, so scanning later finds the same ids)."""
+        seen = self._seen_ids
+        for data in self._unseen:
+            record_ids(data, seen)
+        self._unseen.clear()
 
     def _end_turn(self, reply: str) -> TurnVerdict:
         turn = self._turn
@@ -250,12 +287,16 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         gold = self._replay.exact(self._gold_calls, [(c.tool, c.arguments, c.result) for c in self._turn_calls], changes)
         if gold is None:
             gold = self._replay.run(self._gold_calls)
-        facts = [_resolve(f.value, self._bindings) for f in turn.reply_facts] if turn.reply_facts else None
+        plan = self._turn_plan
+        facts = [resolve(v, self._bindings, missing="keep") for v in plan.facts] if plan.facts_refs else plan.facts
+        if plan.read_request and self._unseen:
+            self._fold_seen()
         verdict = score_turn(turn, gold, self._turn_calls, changes, reply, self._seen_ids, self._turn_errors,
-                             facts, self.judge, self._user_message)
+                             facts, self.judge, self._user_message, plan.is_write)
         self._replay.apply(changes)
         self._successes.append(verdict.success)
-        if turn.turn_id in self._referenced:  # only turns that later turns refer to need bindings
+        self._strict = self._strict and verdict.success
+        if turn.turn_id in self._plan.referenced:  # only turns that later turns refer to need bindings
             self._bindings[turn.turn_id] = {**_bindings(gold.results), **_bindings(c.result for c in self._turn_calls)}
         if self.telemetry is not None:
             self._emit({"event": "turn_verdict", "turn": self._turn_index, "turn_id": turn.turn_id,
@@ -276,37 +317,51 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             "user_message": self._user_message,
             "last_result": self._last_result,
             "crm_state": self._state(),
-            "turn": np.int64(self._turn_index),
+            "turn": self._turn_number,
         }
 
     def _state(self) -> str:
         changes = self.sandbox.changes
         if self._state_mark == len(changes):
             return self._state_text
-        conv_id = self._conv.conversation_id  # type: ignore[union-attr]
         if self.state_view == "full":
-            if not changes and conv_id in self._full_state_cache:
-                text = self._full_state_cache[conv_id]
+            if not changes and self._plan.full_state is not None:
+                text = self._plan.full_state
             else:
                 text = json.dumps(self.sandbox.snapshot())
                 if not changes:
-                    self._full_state_cache[conv_id] = text
+                    self._plan.full_state = text
         elif self.state_view == "counts":
             if self._counts is None or self._state_mark < 0:
-                seed = self._conv.initial_seed()  # type: ignore[union-attr]
-                self._counts = {e.value: len(seed.records.get(e, ())) for e in Entity}
+                self._counts = dict(self._plan.counts)
                 self._state_mark = 0
             for change in changes[self._state_mark:]:
                 if change.op is not ChangeOp.UPDATE:
                     self._counts[change.entity.value] += 1 if change.op is ChangeOp.CREATE else -1
             text = json.dumps(self._counts)
         else:
-            for change in changes[max(self._state_mark, 0):]:
-                self._changed.setdefault(change.entity.value, {})[change.record_id] = change.after
-            text = json.dumps(self._changed)
+            text = self._changed_view(changes[max(self._state_mark, 0):])
         self._state_mark = len(changes)
         self._state_text = text
         return text
+
+    def _changed_view(self, new: Sequence[Change]) -> str:
+        """``json.dumps(self._changed)``, encoding only the records that changed since the last view."""
+        changed = self._changed
+        pieces = self._changed_json
+        for change in new:
+            entity = change.entity.value
+            rid = change.record_id
+            changed.setdefault(entity, {})[rid] = change.after
+            if pieces is not None:
+                if type(entity) is not str or type(rid) is not str:  # json.dumps spells other keys its own way
+                    pieces = self._changed_json = None
+                else:
+                    pieces.setdefault(entity, {})[rid] = f"{_json_text(rid)}: {_dumps(change.after)}"
+        if pieces is None:
+            return json.dumps(changed)
+        return "{" + ", ".join(f"{_json_text(entity)}: {{{', '.join(records.values())}}}"
+                               for entity, records in pieces.items()) + "}"
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -314,11 +369,11 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             "turn": self._turn_index,
             "tool_calls_left": self._budget,
             "tool_errors": self._turn_errors,
-            "strict_success_so_far": all(self._successes),
+            "strict_success_so_far": self._strict,
             "turns_scored": len(self._successes),
         }
         if self.reveal_reference and not self._done:
-            info["reference"] = json.loads(self._reference_text)  # a fresh copy per step
+            info["reference"] = pickle.loads(self._reference)  # a fresh copy per step
         return info
 
     def _emit(self, event: dict[str, Any]) -> None:
@@ -337,6 +392,65 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         return state
 
 
+@dataclass(slots=True)
+class _TurnPlan:
+    """What a turn needs at run time that does not depend on the episode, computed once.
+
+    The ``*_refs`` flags say which parts hold ``{{turn_N.field}}`` references and so must be resolved
+    per episode; parts without references are used as they are (resolving them is the identity).
+    """
+
+    turn: Turn
+    is_write: bool  # turn.is_write
+    read_request: bool  # a valid request that writes nothing: scored on what the agent retrieved
+    utterance_refs: bool
+    calls_refs: bool
+    facts_refs: bool
+    gold_calls: tuple[tuple[str, dict[str, Any]], ...]
+    facts: list[Any] | None  # the reply facts' values; None when the turn has no facts
+    reference: bytes | None  # the frozen reference (``_frozen_reference``) when it needs no resolving
+    reference_base: dict[str, Any] | None  # else the JSON-normalised reference but for its gold calls
+
+    @classmethod
+    def build(cls, turn: Turn) -> _TurnPlan:
+        gold_calls = tuple((c.tool, c.arguments) for c in turn.gold_calls)
+        calls_refs = bool(references_in([a for _, a in gold_calls]))
+        facts = [f.value for f in turn.reply_facts] if turn.reply_facts else None
+        return cls(
+            turn=turn,
+            is_write=turn.is_write,
+            read_request=turn.expect_success and not turn.is_write,
+            utterance_refs=bool(references_in(turn.utterance)),
+            calls_refs=calls_refs,
+            facts_refs=bool(facts and references_in(facts)),
+            gold_calls=gold_calls,
+            facts=facts,
+            reference=None if calls_refs else _frozen_reference(turn, gold_calls),
+            reference_base=json.loads(_encode(_reference(turn, ()))) if calls_refs else None,
+        )
+
+
+@dataclass(slots=True)
+class _ConversationPlan:
+    """Per conversation: its turns' plans, the turns later turns refer to, the initial state views."""
+
+    conversation: Conversation
+    turns: list[_TurnPlan]
+    referenced: frozenset[int]
+    counts: dict[str, int]
+    full_state: str | None = None  # the "full" view of the initial state, filled on first use
+
+    @classmethod
+    def build(cls, conv: Conversation) -> _ConversationPlan:
+        seed = conv.initial_seed()
+        return cls(
+            conversation=conv,
+            turns=[_TurnPlan.build(t) for t in conv.turns],
+            referenced=_referenced_turns(conv),
+            counts={e.value: len(seed.records.get(e, ())) for e in Entity},
+        )
+
+
 def _referenced_turns(conv: Conversation) -> frozenset[int]:
     """The turns whose results later turns refer to (utterances, gold arguments, reply facts)."""
     found = references_in([[t.utterance, [c.arguments for c in t.gold_calls], [f.value for f in t.reply_facts]]
@@ -344,20 +458,15 @@ def _referenced_turns(conv: Conversation) -> frozenset[int]:
     return frozenset(turn for turn, _ in found)
 
 
-def _resolve(value: Any, bindings: Mapping[int, Mapping[str, Any]]) -> Any:
-    """Like ``datasets.format.resolve``, but an unresolvable reference stays as written."""
-    if isinstance(value, str):
-        if "{{" not in value:
-            return value
-        whole = REFERENCE.fullmatch(value)
-        if whole:
-            return bindings.get(int(whole.group(1)), {}).get(whole.group(2), value)
-        return REFERENCE.sub(lambda m: str(bindings.get(int(m.group(1)), {}).get(m.group(2), m.group(0))), value)
-    if isinstance(value, Mapping):
-        return {k: _resolve(v, bindings) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(v, bindings) for v in value]
-    return value
+def _frozen_reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> bytes:
+    """The turn's reference as JSON gives it back (non-JSON values as text), pickled: ``pickle.loads``
+    is the cheapest way to hand out a fresh deep copy per step."""
+    return pickle.dumps(json.loads(_encode(_reference(turn, gold_calls))), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_encode = json.JSONEncoder(default=str).encode  # json.dumps(value, default=str) without a new encoder per call
+_dumps = json.JSONEncoder().encode  # json.dumps(value)
+_json_text = json.encoder.encode_basestring_ascii  # json.dumps(text) for a str
 
 
 def _bindings(results: Any) -> dict[str, Any]:
@@ -371,12 +480,16 @@ def _bindings(results: Any) -> dict[str, Any]:
 def _reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return {
         "turn_id": turn.turn_id,
-        "gold_calls": [{"tool": t, "arguments": a} for t, a in gold_calls],
+        "gold_calls": _reference_calls(gold_calls),
         "expect_success": turn.expect_success,
         "expected_error": turn.expected_error,
         "failure_category": turn.failure_category.value if turn.failure_category else None,
         "reply_facts": [{"label": f.label, "value": f.value} for f in turn.reply_facts],
     }
+
+
+def _reference_calls(gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"tool": t, "arguments": a} for t, a in gold_calls]
 
 
 def _jsonable(value: Any) -> Any:

@@ -32,12 +32,15 @@ def run_oracle_episode(env: gym.Env, seed: int | None = None, options: dict[str,
         reference = info["reference"]
         errors: list[str] = []
         ended = False
+        tool_errors = info["tool_errors"]
         for call in reference["gold_calls"]:
             obs, reward, terminated, truncated, info = env.step(json.dumps(call))
             steps += 1
-            result = json.loads(obs["last_result"])
-            if result.get("ok") is False:
-                errors.append(result["error"])
+            if info["tool_errors"] > tool_errors:  # this call failed: read why (results are not parsed otherwise)
+                tool_errors = info["tool_errors"]
+                result = json.loads(obs["last_result"])
+                if result.get("ok") is False:
+                    errors.append(result["error"])
             if "reward_breakdown" in info:
                 ended = True
                 break

@@ -29,7 +29,7 @@ def parse_action(action: object) -> dict[str, Any]:
     Accepted: ``{"tool": NAME, "arguments": {...}}`` (``arguments`` may be left out when empty) or
     ``{"respond": TEXT}``, as a JSON string or as a dict.
     """
-    if isinstance(action, bytes | bytearray):
+    if type(action) is not str and isinstance(action, _BYTES):
         try:
             action = action.decode()
         except UnicodeDecodeError:
@@ -42,31 +42,35 @@ def parse_action(action: object) -> dict[str, Any]:
                 f"the action is not valid JSON ({exc}); send "
                 '{"tool": "<tool name>", "arguments": {...}} or {"respond": "<your reply>"}'
             ) from None
-    if not isinstance(action, Mapping):
+    if type(action) is not dict and not isinstance(action, Mapping):
         raise ValueError(
             f"the action must be a JSON object, not {type(action).__name__}; send "
             '{"tool": "<tool name>", "arguments": {...}} or {"respond": "<your reply>"}'
         )
-    keys = set(action)
     if "respond" in action:
-        if keys != {"respond"}:
+        if len(action) != 1:  # "respond" is one of its keys
             raise ValueError('a reply is {"respond": "<text>"} with no other keys')
-        if not isinstance(action["respond"], str):
+        reply = action["respond"]
+        if not isinstance(reply, str):
             raise ValueError('"respond" must be a string holding your reply to the user')
-        return {"respond": action["respond"]}
+        return {"respond": reply}
     if "tool" in action:
-        if not keys <= {"tool", "arguments"}:
-            extra = ", ".join(sorted(map(str, keys - {"tool", "arguments"})))
+        if len(action) > 1 and not (len(action) == 2 and "arguments" in action):
+            extra = ", ".join(sorted(map(str, set(action) - {"tool", "arguments"})))
             raise ValueError(f'a tool call has only "tool" and "arguments" keys; remove: {extra}')
-        if not isinstance(action["tool"], str):
+        tool = action["tool"]
+        if not isinstance(tool, str):
             raise ValueError('"tool" must be the tool name as a string')
         arguments = action.get("arguments", {})
         if arguments is None:
             arguments = {}
-        if not isinstance(arguments, Mapping):
+        if type(arguments) is not dict and not isinstance(arguments, Mapping):
             raise ValueError('"arguments" must be a JSON object of argument name to value')
-        return {"tool": action["tool"], "arguments": dict(arguments)}
+        return {"tool": tool, "arguments": dict(arguments)}
     raise ValueError('the action needs a "tool" key (a tool call) or a "respond" key (your reply to the user)')
+
+
+_BYTES = (bytes, bytearray)
 
 
 class ActionSpace(spaces.Space[str]):

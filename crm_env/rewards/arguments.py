@@ -27,18 +27,24 @@ def _compare(gold: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[int, d
     mismatches: dict[str, Any] = {}
     case: list[str] = []
     for name, expected in gold.items():
-        if expected is None or actual.get(name) == expected:
+        if expected is None:
+            matched += 1
+            continue
+        value = actual.get(name)
+        if value == expected:
             matched += 1
             continue
         want = canonical_argument(expected)
-        got = canonical_argument(actual.get(name))
+        got = canonical_argument(value)
         if want == got:
             matched += 1
             continue
         if isinstance(want, str) and isinstance(got, str) and want.casefold() == got.casefold():
             case.append(name)
-        mismatches[name] = {"expected": expected, "actual": actual.get(name)}
-    extra = sorted(k for k, v in actual.items() if k not in gold and v is not None)
+        mismatches[name] = {"expected": expected, "actual": value}
+    extra = [k for k, v in actual.items() if v is not None and k not in gold]
+    if len(extra) > 1:
+        extra.sort()
     return matched, mismatches, case, extra
 
 
@@ -52,18 +58,34 @@ def match_arguments(
     report: list[dict[str, Any]] = []
     case_mismatches: list[str] = []
     for tool, gold in gold_calls:
-        candidates = [args for name, args in agent_calls if name == tool]
-        if not candidates:
+        size = len(gold)
+        # The first call of the tool with the most matched, then fewest mismatched, arguments; a call
+        # matching every argument cannot be beaten, so the search stops there.
+        best = best_key = None
+        for name, args in agent_calls:
+            if name != tool:
+                continue
+            result = _compare(gold, args)
+            if not result[1] and result[0] == size:
+                best = result
+                break
+            key = (result[0], -len(result[1]))
+            if best_key is None or key > best_key:
+                best, best_key = result, key
+        if best is None:
             scores.append(0.0)
             report.append({"tool": tool, "called": False})
             continue
-        best = max((_compare(gold, args) for args in candidates), key=lambda r: (r[0], -len(r[1])))
         matched, mismatches, case, extra = best
-        wanted = sum(1 for v in gold.values() if v is not None) or 0
-        scores.append(1.0 if not gold else matched / len(gold))
-        report.append({"tool": tool, "called": True, "matched": matched - (len(gold) - wanted), "of": wanted,
+        unset = 0  # gold arguments given as null count as matched, but not as wanted
+        for value in gold.values():
+            if value is None:
+                unset += 1
+        scores.append(matched / size if size else 1.0)
+        report.append({"tool": tool, "called": True, "matched": matched - unset, "of": size - unset,
                        "mismatches": mismatches, "extra": extra})
-        case_mismatches += [f"{tool}.{name}" for name in case]
+        if case:
+            case_mismatches += [f"{tool}.{name}" for name in case]
     score = sum(scores) / len(scores)
     exact = sum(1 for s in scores if s == 1.0)
     rationale = f"{exact} of {len(scores)} gold call(s) matched exactly"

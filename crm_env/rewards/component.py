@@ -31,24 +31,43 @@ class Component:
         return self.status is Status.PASS
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "score": self.score,
-            "rationale": self.rationale,
-            **({"details": _fresh(self.details)} if self.details else {}),
-        }
+        out = {"status": _STATUS_TEXT[self.status], "score": self.score, "rationale": self.rationale}
+        if self.details:
+            out["details"] = _fresh(self.details)
+        return out
+
+
+_STATUS_TEXT = {status: status.value for status in Status}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _fresh(value: Any) -> Any:
     # info must never share mutable objects between steps (gymnasium's checker verifies it)
     if isinstance(value, dict):
-        return {k: _fresh(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _fresh(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_fresh(v) for v in value]
+        return [v if type(v) in _SCALARS else _fresh(v) for v in value]
     return value
 
 
+_PLAIN: dict[tuple[str, Status, float | None, str], Component] = {}  # detail-free verdicts repeat: share them (immutable)
+_PLAIN_MAX = 4096
+
+
+def plain(name: str, status: Status, score: float | None, rationale: str) -> Component:
+    """A component without details; equal ones are shared (components are immutable)."""
+    key = (name, status, score, rationale)
+    component = _PLAIN.get(key)
+    if component is None:
+        if len(_PLAIN) >= _PLAIN_MAX:
+            _PLAIN.clear()
+        component = _PLAIN[key] = Component(name, status, score, rationale)
+    return component
+
+
 def passed(name: str, rationale: str, **details: Any) -> Component:
+    if not details:
+        return plain(name, Status.PASS, 1.0, rationale)
     return Component(name, Status.PASS, 1.0, rationale, details)
 
 
@@ -57,7 +76,7 @@ def failed(name: str, rationale: str, score: float = 0.0, **details: Any) -> Com
 
 
 def not_applicable(name: str, rationale: str) -> Component:
-    return Component(name, Status.NOT_APPLICABLE, None, rationale)
+    return plain(name, Status.NOT_APPLICABLE, None, rationale)
 
 
 def undecided(name: str, rationale: str, **details: Any) -> Component:

@@ -33,7 +33,7 @@ from typing import Any
 
 from crm_env.datasets.format import Turn
 from crm_env.rewards.arguments import match_arguments
-from crm_env.rewards.component import Component, Status, failed, not_applicable
+from crm_env.rewards.component import Component, Status, failed, not_applicable, plain
 from crm_env.rewards.failure import validate_refusal
 from crm_env.rewards.judge import Judge, JudgeError, turn_prompt
 from crm_env.rewards.reads import validate_facts, validate_retrieval
@@ -81,6 +81,7 @@ def score_turn(
     fact_values: Sequence[Any] | None = None,
     judge: Judge | None = None,
     request: str | None = None,
+    is_write: bool | None = None,
 ) -> TurnVerdict:
     """Score one finished turn.
 
@@ -95,9 +96,11 @@ def score_turn(
         fact_values: The reply facts' values with references resolved (the raw values when None).
         judge: Consulted for undecided components.
         request: The user message as shown to the agent (for the judge).
+        is_write: ``turn.is_write`` when the caller has it already (the env computes it once per turn).
     """
     net = net_changes(changes)
-    broken = [r for r in gold.results if not r.ok] if turn.expect_success else []
+    expect_success = turn.expect_success
+    broken = [r for r in gold.results if not r.ok] if expect_success else []
     if broken:
         # An earlier mistake (e.g. a record never created) makes this request impossible in this episode:
         # the gold calls themselves fail, so matching their (empty) change log would reward doing nothing.
@@ -105,21 +108,26 @@ def score_turn(
             "state", f"the request cannot be carried out in this episode's state (the reference call "
                      f"{broken[0].tool} fails: {broken[0].error})")}
     else:
-        components = {"state": validate_state(changes, gold.changes)}
-    read_turn = turn.expect_success and not turn.is_write
-    components["retrieval"] = (
-        validate_retrieval(gold.results, seen_ids, (c.result for c in calls))
-        if read_turn else not_applicable("retrieval", "not a read request")
-    )
-    components["refusal"] = (
-        not_applicable("refusal", "the request is valid")
-        if turn.expect_success else validate_refusal(net, reply, turn.expected_error)
-    )
+        components = {"state": validate_state(changes, gold.changes, net)}
+    if expect_success and not (turn.is_write if is_write is None else is_write):
+        components["retrieval"] = validate_retrieval(gold.results, seen_ids, (c.result for c in calls))
+    else:
+        components["retrieval"] = _NOT_READ
+    if expect_success:
+        components["refusal"] = _NOT_REFUSED
+    else:
+        components["refusal"] = validate_refusal(net, reply, turn.expected_error)
     components["reply"] = validate_facts(turn.reply_facts, reply, fact_values)
     components["arguments"] = match_arguments(gold.calls, [(c.tool, c.arguments) for c in calls])
     judge_error = False
-    pending = [n for n in DECISIVE if components[n].status is Status.UNDECIDED]
-    others_pass = all(components[n].status in (Status.PASS, Status.NOT_APPLICABLE) for n in DECISIVE if n not in pending)
+    pending = []
+    others_pass = True
+    for name in DECISIVE:
+        status = components[name].status
+        if status is Status.UNDECIDED:
+            pending.append(name)
+        elif status is not Status.PASS and status is not Status.NOT_APPLICABLE:
+            others_pass = False
     if pending and judge is not None and others_pass:
         reference = {"expect_success": turn.expect_success, "expected_error": turn.expected_error,
                      "reply_facts": [{"label": f.label, "value": v} for f, v in
@@ -149,19 +157,29 @@ def score_turn(
         for name in pending:
             why = "no judge configured" if judge is None else "not consulted: another check failed"
             components[name] = failed(name, f"{components[name].rationale} ({why})")
-    components["tool_errors"] = Component("tool_errors", Status.DIAGNOSTIC, float(tool_errors),
-                                          f"{tool_errors} failed call(s) or invalid action(s)")
-    success = all(components[n].status in (Status.PASS, Status.NOT_APPLICABLE) for n in DECISIVE)
+    components["tool_errors"] = plain("tool_errors", Status.DIAGNOSTIC, float(tool_errors),
+                                      f"{tool_errors} failed call(s) or invalid action(s)")
+    success = True
+    for name in DECISIVE:
+        status = components[name].status
+        if status is not Status.PASS and status is not Status.NOT_APPLICABLE:
+            success = False
+            break
     return TurnVerdict(success, shaped_reward(components, tool_errors), components, tool_errors, judge_error)
+
+
+# Components are immutable: the not-applicable verdicts every turn repeats are built once.
+_NOT_READ = not_applicable("retrieval", "not a read request")
+_NOT_REFUSED = not_applicable("refusal", "the request is valid")
 
 
 def shaped_reward(components: dict[str, Component], tool_errors: int) -> float:
     """The documented weighted sum (see the module docstring)."""
     total = weight = 0.0
     for name, w in WEIGHTS.items():
-        score = components[name].score if name in components else None
-        if score is not None:
-            total += w * score
+        component = components.get(name)
+        if component is not None and component.score is not None:
+            total += w * component.score
             weight += w
     value = total / weight if weight else 0.0
     value -= min(MAX_TOOL_ERROR_PENALTY, TOOL_ERROR_PENALTY * tool_errors)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_env.datasets.format import ReplyFact
-from crm_env.rewards.canon import fact_stated
+from crm_env.rewards.canon import Reply, compile_fact
 from crm_env.rewards.component import Component, failed, not_applicable, passed, undecided
 from crm_env.sandbox import ToolResult
 
@@ -30,19 +30,26 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 def record_ids(data: Any, into: set[str] | None = None) -> set[str]:
     """Every id (a UUID under a key ending in ``_id``) anywhere in a result."""
     found = set() if into is None else into
+    add = found.add
+    match = _UUID.match
     stack = [data]
+    push = stack.append
+    pop = stack.pop
     while stack:
-        value = stack.pop()
+        value = pop()
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str):
-                    if key.endswith("_id") and _UUID.match(item):
-                        found.add(item)
-                elif isinstance(item, dict | list):
-                    stack.append(item)
+                    if key.endswith("_id") and match(item):
+                        add(item)
+                elif isinstance(item, _CONTAINERS):
+                    push(item)
         elif isinstance(value, list):
             stack.extend(value)
     return found
+
+
+_CONTAINERS = (dict, list)
 
 
 def validate_retrieval(
@@ -69,11 +76,17 @@ def validate_retrieval(
 def validate_facts(facts: Sequence[ReplyFact], reply: str, values: Sequence[Any] | None = None) -> Component:
     """Whether the reply states every fact (``values`` overrides the facts' values, e.g. once resolved)."""
     if not facts:
-        return not_applicable(REPLY, "no facts to state")
-    values = [f.value for f in facts] if values is None else values
-    missing = [f.label for f, v in zip(facts, values, strict=True) if not fact_stated(v, reply)]
+        return _NO_FACTS
+    text = Reply(reply)  # canonicalised once for all the facts
+    if values is None:
+        missing = [f.label for f in facts if not compile_fact(f.value).stated(text)]
+    else:
+        missing = [f.label for f, v in zip(facts, values, strict=True) if not compile_fact(v).stated(text)]
     if not missing:
         return passed(REPLY, f"reply states all {len(facts)} fact(s)")
     if not reply.strip():
         return failed(REPLY, "no reply was given", missing=missing)
     return undecided(REPLY, f"reply does not literally state: {', '.join(missing)}", missing=missing)
+
+
+_NO_FACTS = not_applicable(REPLY, "no facts to state")  # components are immutable: built once

@@ -74,10 +74,10 @@ class GoldReplay:
         """
         if len(gold_calls) != len(agent_calls):
             return None
-        for (tool, arguments), (agent_tool, agent_arguments, _) in zip(gold_calls, agent_calls, strict=True):
-            if tool != agent_tool or arguments != agent_arguments:
+        for (tool, arguments), call in zip(gold_calls, agent_calls):
+            if tool != call[0] or arguments != call[1]:
                 return None
-        return GoldOutcome(tuple((t, dict(a)) for t, a in gold_calls), tuple(r for _, _, r in agent_calls),
+        return GoldOutcome(tuple([(t, dict(a)) for t, a in gold_calls]), tuple([call[2] for call in agent_calls]),
                            tuple(agent_changes))
 
     def run(self, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> GoldOutcome:

@@ -1,16 +1,16 @@
-"""Shared helpers for the env tests: the fixture dataset and env construction."""
+"""Shared helpers for the env tests: the fixture conversations and env construction."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 import crm_env  # noqa: F401  (registers ArcCrm-v0)
+from tests.envs.fixture_conversations import IDS as FIXTURE_IDS
+from tests.envs.fixture_conversations import conversations, write_jsonl
 
-FIXTURE = str(Path(__file__).with_name("conversations.jsonl"))
-FIXTURE_IDS = ("fx-001", "fx-002", "fx-003", "fx-004", "fx-005")
+__all__ = ["FIXTURE_IDS", "conversations", "datasets_available", "make", "write_jsonl"]
 
 
 def datasets_available() -> bool:
@@ -26,5 +26,6 @@ def datasets_available() -> bool:
 
 
 def make(**kwargs: Any) -> gym.Env:
-    kwargs.setdefault("dataset", FIXTURE)
+    """``gymnasium.make("ArcCrm-v0")`` on the fixture conversations unless ``dataset`` is given."""
+    kwargs.setdefault("dataset", conversations())
     return gym.make("ArcCrm-v0", **kwargs)

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -16,13 +17,13 @@ from gymnasium.utils.env_checker import check_env
 from crm_env.envs import CrmEnv
 from crm_env.envs.oracle import oracle_reply, run_oracle_episode
 from crm_env.envs.registration import registered_ids
-from tests.envs.helpers import FIXTURE, FIXTURE_IDS, datasets_available, make
+from tests.envs.helpers import FIXTURE_IDS, conversations, datasets_available, make, write_jsonl
 
 
 @pytest.mark.parametrize("env_id", registered_ids())
 def test_check_env_passes_for_every_registered_spec_without_warnings(env_id: str) -> None:
     # The default dataset arrives with crm_env.datasets.load; until then the fixture stands in.
-    overrides = {} if datasets_available() else {"dataset": FIXTURE}
+    overrides = {} if datasets_available() else {"dataset": conversations()}
     env = gym.make(env_id, **overrides)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -31,10 +32,11 @@ def test_check_env_passes_for_every_registered_spec_without_warnings(env_id: str
     env.close()  # closing twice is fine
 
 
-def test_make_by_module_path_without_importing_crm_env() -> None:
+def test_make_by_module_path_without_importing_crm_env(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "conversations.jsonl")
     code = (
         "import gymnasium, sys; "
-        f"env = gymnasium.make('crm_env:ArcCrm-v0', dataset={FIXTURE!r}); "
+        f"env = gymnasium.make('crm_env:ArcCrm-v0', dataset={path!r}); "
         "obs, info = env.reset(seed=0); assert obs['user_message']; "
         "assert 'crm_env' in sys.modules"
     )
@@ -62,8 +64,9 @@ def test_two_envs_with_the_same_seed_roll_out_identically() -> None:
     assert json.dumps(_rollout(first, 8), default=str) != json.dumps(a, default=str)
 
 
-def test_pickle_and_spec_round_trip() -> None:
-    env = make(state_view="counts", max_tool_calls=4)
+def test_pickle_and_spec_round_trip(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "conversations.jsonl")  # a JSON spec needs a dataset given by path
+    env = make(dataset=path, state_view="counts", max_tool_calls=4)
     env.reset(seed=3)
     clone = pickle.loads(pickle.dumps(env.unwrapped))
     assert clone.reset(seed=3)[0] == env.unwrapped.reset(seed=3)[0]
@@ -71,7 +74,7 @@ def test_pickle_and_spec_round_trip() -> None:
     assert spec == env.spec
     rebuilt = gym.make(spec)
     assert rebuilt.unwrapped.max_tool_calls == 4 and rebuilt.unwrapped.state_view == "counts"
-    assert env.spec.kwargs["dataset"] == FIXTURE
+    assert env.spec.kwargs["dataset"] == path
 
 
 def test_oracle_scores_every_turn_and_conversation(backend_url: str) -> None:
@@ -245,3 +248,55 @@ def test_oracle_scores_100_percent_on_eval_400(backend_url: str) -> None:
             failures.append((conversation.conversation_id, result["breakdowns"]))
     env.close()
     assert not failures, failures[:2]
+
+
+def test_unresolved_references_stay_as_written() -> None:
+    from crm_env.datasets.format import UnresolvedReference, resolve
+
+    bindings = {1: {"client_id": "c-1"}}
+    value = {"a": "{{turn_1.client_id}}", "b": ["see {{turn_2.quote_id}} and {{turn_1.client_id}}"], "c": "{{turn_3.x}}"}
+    assert resolve(value, bindings, missing="keep") == {
+        "a": "c-1", "b": ["see {{turn_2.quote_id}} and c-1"], "c": "{{turn_3.x}}"}
+    with pytest.raises(UnresolvedReference):
+        resolve(value, bindings)
+    with pytest.raises(ValueError):
+        resolve(value, bindings, missing="ignore")  # type: ignore[arg-type]
+
+
+def test_plan_cache_follows_the_conversation_object() -> None:
+    # Plans are cached per conversation id, but only for the very object they were built from: a
+    # conversation replaced under the same id (edited turns) must not be served the stale plan.
+    env = make(reveal_reference=True)
+    unwrapped = env.unwrapped
+    _, info = env.reset(options={"conversation_id": "fx-002"})
+    assert info["reference"]["gold_calls"][0]["arguments"] == {"stage": "Proposal"}
+    first_plan = unwrapped._plan
+    env.reset(options={"conversation_id": "fx-002"})
+    assert unwrapped._plan is first_plan  # cached
+    index = unwrapped._by_id["fx-002"]
+    old = unwrapped.conversations[index]
+    turns = list(old.turns)
+    first = turns[0]
+    call = first.gold_calls[0].model_copy(update={"arguments": {"stage": "Negotiation"}})
+    turns[0] = first.model_copy(update={"gold_calls": [call], "utterance": "Which deals are in Negotiation?"})
+    unwrapped.conversations[index] = old.model_copy(update={"turns": turns})
+    obs, info = env.reset(options={"conversation_id": "fx-002"})
+    assert unwrapped._plan is not first_plan
+    assert obs["user_message"] == "Which deals are in Negotiation?"
+    assert info["reference"]["gold_calls"][0]["arguments"] == {"stage": "Negotiation"}
+
+
+def test_reference_in_info_is_a_fresh_copy_every_step() -> None:
+    env = make(reveal_reference=True)
+    _, info = env.reset(options={"conversation_id": "fx-001"})
+    info["reference"]["gold_calls"][0]["arguments"]["name"] = "mutated"
+    info["reference"]["reply_facts"].append({"label": "x", "value": 1})
+    _, _, _, _, info = env.step({"tool": "quote_prefixes"})
+    assert info["reference"]["gold_calls"][0]["arguments"]["name"] == "Initech"
+    assert info["reference"]["reply_facts"] == []
+    # a turn whose gold calls refer to an earlier turn gets them resolved against this episode
+    obs, *_ = env.step({"tool": "create_new_client",
+                        "arguments": {"name": "Initech", "email": "sales@initech.example", "industry": "Software"}})
+    created = json.loads(obs["last_result"])["data"]["client_id"]
+    _, _, _, _, info = env.step({"respond": "Created."})
+    assert info["reference"]["gold_calls"][0]["arguments"]["client_id"] == created

@@ -109,3 +109,16 @@ def test_shaped_reward_is_one_only_for_a_perfect_turn() -> None:
     assert shaped_reward(perfect, 0) == 1.0
     assert shaped_reward(perfect, 1) == pytest.approx(0.95)
     assert sum(WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_a_reply_checked_against_many_facts_gives_the_answers_of_fresh_checks() -> None:
+    # validate_facts canonicalises the reply once (numbers read lazily, left to right) for all facts.
+    from crm_env.rewards.canon import Reply, numbers_in
+
+    text = "Total $1,234.40 over 3 deals closing March 31, 2026; stage closed-won; 2.5k left"
+    facts = [1234.4, 3, "2026-03-31", "Closed-Won", 2500, 7, "Acme", "1,234", 2026, True, "3"]
+    reply = Reply(text)
+    assert [fact_stated(v, reply) for v in facts] == [fact_stated(v, text) for v in facts]
+    assert [fact_stated(v, reply) for v in reversed(facts)] == [fact_stated(v, text) for v in reversed(facts)]
+    assert reply.numbers == numbers_in(text)
+    assert fact_stated(1, "one") is False and fact_stated(True, "it is true") is True

@@ -1,12 +1,16 @@
-"""Writes tests/envs/conversations.jsonl: a small hand-written set of conversations for the env tests.
+"""Hand-written test conversations for the env tests, as ``Conversation`` objects.
 
-Run ``python tests/envs/make_fixture.py`` after editing; the file is checked in.
+``CONVERSATIONS`` is the raw data (dicts in the dataset format) and ``conversations()`` the validated
+``Conversation`` objects; ``write_jsonl(path)`` writes them as a dataset file for the tests that need a path
+(``gymnasium.make`` by module path in a subprocess, the JSON spec round trip).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
+
+from crm_env.datasets.format import Conversation
 
 ACME = "11111111-1111-4111-8111-111111111111"
 GLOBEX = "22222222-2222-4222-8222-222222222222"
@@ -43,7 +47,8 @@ RECORDS = {
 }
 
 
-def turn(n, intent, utterance, calls, facts=(), error=None, category=None):
+def turn(n: int, intent: str, utterance: str, calls: list, facts: Any = (), error: str | None = None,
+         category: str | None = None) -> dict[str, Any]:
     data = {"turn_id": n, "intent": intent, "utterance": utterance,
             "gold_calls": [{"tool": t, "arguments": a} for t, a in calls],
             "reply_facts": [{"label": label, "value": value} for label, value in facts]}
@@ -52,12 +57,12 @@ def turn(n, intent, utterance, calls, facts=(), error=None, category=None):
     return data
 
 
-def conversation(cid, workflow, complexity, turns):
+def conversation(cid: str, workflow: str, complexity: str, turns: list) -> dict[str, Any]:
     return {"format_version": 1, "conversation_id": cid, "workflow": workflow, "complexity": complexity,
             "as_of": "2026-01-15T09:00:00Z", "initial_records": RECORDS, "turns": turns}
 
 
-CONVERSATIONS = [
+CONVERSATIONS: list[dict[str, Any]] = [
     conversation("fx-001", "Cross-Entity", "medium", [
         turn(1, "CREATE NEW CLIENT", "Add a new client called Initech, e-mail sales@initech.example, industry Software.",
              [("create_new_client", {"name": "Initech", "email": "sales@initech.example", "industry": "Software"})]),
@@ -111,7 +116,15 @@ CONVERSATIONS = [
     ]),
 ]
 
-if __name__ == "__main__":
-    path = Path(__file__).with_name("conversations.jsonl")
-    path.write_text("".join(json.dumps(c) + "\n" for c in CONVERSATIONS), encoding="utf-8")
-    print(f"wrote {len(CONVERSATIONS)} conversations to {path}")
+IDS = tuple(c["conversation_id"] for c in CONVERSATIONS)
+
+
+def conversations() -> list[Conversation]:
+    """Fresh, validated ``Conversation`` objects (an env may be handed them as its dataset)."""
+    return [Conversation.model_validate(c) for c in CONVERSATIONS]
+
+
+def write_jsonl(path: Path) -> str:
+    """Write the conversations as a JSONL dataset file; returns the path as text."""
+    path.write_text("".join(c.model_dump_json() + "\n" for c in conversations()), encoding="utf-8")
+    return str(path)
