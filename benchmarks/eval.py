@@ -1,19 +1,28 @@
 """Evaluation harness throughput against a fake OpenAI-compatible server with a fixed 100 ms latency.
 
-The server (``tests.fakes.providers.FakeProvider`` with the stateless oracle behaviour of
-``tests.eval.helpers``) runs in this process on 127.0.0.1; every request sleeps 100 ms, then answers
-as the oracle would, so each episode makes the same requests at any concurrency. The openai agent
-(``build_agent("openai", base_url=...)``) plays a seeded sample of ``SAMPLE`` eval-400 conversations
-(about 5 turns and 2 requests per turn each): at concurrency 1 the full eval-400 would take ~7 minutes
-of pure waiting, so the sample keeps the benchmark short; the ratio is what the target is about.
+The server runs in ITS OWN PROCESS (``python -m tests.fakes.providers serve --latency 0.1``: the
+oracle behaviour ``tests.fakes.providers.OracleBehaviour``, incremental so an answer costs O(new
+messages), not O(history)), so the figures measure the harness, not a fake sharing its GIL. Every
+request sleeps 100 ms, then answers as the oracle would, so each episode makes the same requests at
+any concurrency. The openai agent (``build_agent("openai", base_url=...)``, what ``crm-env eval
+--agent openai --base-url ...`` builds) plays a seeded sample (``--seed 0``) of eval-400.
+
+Sample size: ``CRM_BENCH_EVAL_SAMPLE`` conversations (default ``SAMPLE``; ``0`` or ``all`` = the whole
+eval-400). At concurrency 1 each conversation costs ~ (requests × 100 ms) of pure waiting (eval-400:
+~2,100 turns × ~2 requests ≈ 7 min), so the default sample keeps the benchmark to about a minute and
+a half; the figures include the extrapolation of the concurrency-1 time to all 400 conversations
+(from the sample's requests per conversation), which is what the ratio is about.
 
 Figures: wall time at concurrency 1 and 32, their ratio (target ≥ 20×), and the harness's own CPU
-time per turn (main thread: runner, agent, env and reward; the fake server's threads excluded).
+time per turn at concurrency 32 (process CPU time: runner, agent, SDK, env and reward; the fake
+server's process is excluded), plus the fake server's CPU per request for reference.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,46 +30,108 @@ from pathlib import Path
 
 from benchmarks.timing import Figure
 
-SAMPLE = 64
+SAMPLE = 96
 LATENCY_S = 0.1
+MODEL = "gpt-4.1-mini"
 
 
-def _run(concurrency: int, out: Path, provider, conversations) -> tuple[float, float, int]:
+def _sample() -> int | None:
+    raw = os.environ.get("CRM_BENCH_EVAL_SAMPLE", "").strip().lower()
+    if not raw:
+        return SAMPLE
+    return None if raw in ("0", "all") else int(raw)
+
+
+class FakeServer:
+    """``python -m tests.fakes.providers serve`` in a child process; ``url`` once started."""
+
+    def __init__(self, root: Path, latency: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.providers", "serve", "--kind", "openai", "--model", MODEL,
+             "--latency", str(latency)],
+            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            self.close()
+            raise RuntimeError(f"the fake server did not start (got {self.url!r})")
+
+    def cpu_s(self) -> float:
+        """The server process's CPU time so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait(timeout=5)
+
+    def __enter__(self) -> FakeServer:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _run(concurrency: int, out: Path, server: FakeServer, sample: int | None) -> dict[str, float]:
     from crm_env.agents import build_agent
     from crm_env.eval.config import RunConfig
     from crm_env.eval.job import run_eval
 
-    config = RunConfig(agent="openai", model="gpt-4.1-mini", base_url=provider.url, sample=SAMPLE, seed=0,
+    config = RunConfig(agent="openai", model=MODEL, base_url=server.url, sample=sample, seed=0,
                        concurrency=concurrency, output=str(out), progress=False)
 
     def factory(conv, trial, seed):
-        return build_agent("openai", model=config.model, base_url=provider.url, seed=seed, timeout=30.0)
+        return build_agent("openai", model=config.model, base_url=server.url, seed=seed, timeout=30.0)
 
-    wall, cpu = time.perf_counter(), time.thread_time()
+    server_cpu = server.cpu_s()
+    wall, cpu = time.perf_counter(), time.process_time()
     summary = run_eval(config, agent_factory=factory, out=io.StringIO())
-    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-    assert summary["episodes"]["completed"] == SAMPLE, summary["episodes"]  # every episode ran (no infra errors)
-    return wall, cpu, summary["episodes"]["turns"]
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    episodes = summary["episodes"]
+    assert episodes["infra_errors"] == 0 and episodes["completed"] == episodes["conversations"], episodes
+    assert summary["strict_success"]["value"] == 1.0, summary["strict_success"]  # the oracle answered
+    requests = summary["usage"]["by_role"]["agent"]["calls"]
+    return {"wall": wall, "cpu": cpu, "turns": episodes["turns"], "convs": episodes["conversations"],
+            "requests": requests, "server_cpu": server.cpu_s() - server_cpu}
 
 
 def run() -> list[Figure]:
     root = Path(__file__).resolve().parents[1]
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    from crm_env.datasets import load
-    from tests.eval.helpers import correct_behaviour
-    from tests.fakes.providers import FakeProvider
-
-    conversations = load("arc-crm-1200", split="eval-400")
-    with FakeProvider("openai", model="gpt-4.1-mini") as provider, tempfile.TemporaryDirectory() as tmp:
-        provider.default = correct_behaviour(provider, conversations, latency=LATENCY_S)
-        fast, fast_cpu, turns = _run(32, Path(tmp) / "c32", provider, conversations)
-        slow, _, _ = _run(1, Path(tmp) / "c1", provider, conversations)
-    return [
-        Figure(f"eval wall time, openai agent, {SAMPLE} convs ({turns} turns), concurrency 1", slow, "s",
+    sample = _sample()
+    with FakeServer(root, LATENCY_S) as server, tempfile.TemporaryDirectory() as tmp:
+        _run(8, Path(tmp) / "warm", server, 8)  # imports, dataset cache, first connections
+        fast = _run(32, Path(tmp) / "c32", server, sample)
+        slow = _run(1, Path(tmp) / "c1", server, sample)
+    n, turns = fast["convs"], fast["turns"]
+    figures = [
+        Figure(f"eval wall time, openai agent, {n} convs ({turns} turns), concurrency 1", slow["wall"], "s",
                higher_is_better=False),
-        Figure(f"eval wall time, openai agent, {SAMPLE} convs, concurrency 32", fast, "s", higher_is_better=False),
-        Figure("eval speed-up, concurrency 32 vs 1 (100 ms fake server)", slow / fast, "x", target=20.0),
-        Figure("eval harness CPU per turn (runner + agent + env, concurrency 32)", 1e3 * fast_cpu / turns, "ms",
+        Figure(f"eval wall time, openai agent, {n} convs, concurrency 32", fast["wall"], "s",
                higher_is_better=False),
+        Figure("eval speed-up, concurrency 32 vs 1 (100 ms fake server)", slow["wall"] / fast["wall"], "x",
+               target=20.0),
+        Figure("eval harness CPU per turn (process CPU, concurrency 32)", 1e3 * fast["cpu"] / turns, "ms",
+               higher_is_better=False),
+        Figure("eval harness CPU per turn (process CPU, concurrency 1)", 1e3 * slow["cpu"] / turns, "ms",
+               higher_is_better=False),
+        Figure("eval LLM requests per turn", fast["requests"] / turns, "req"),
+        Figure("fake server CPU per request (its own process, c=32)", 1e3 * fast["server_cpu"] / fast["requests"],
+               "ms", higher_is_better=False),
     ]
+    if n < 400:
+        per_conv = slow["wall"] / n
+        figures.append(Figure(f"eval-400 wall time, concurrency 1 (extrapolated from {n})", 400 * per_conv, "s",
+                              higher_is_better=False))
+        figures.append(Figure(f"eval-400 wall time, concurrency 32 (extrapolated from {n})",
+                              400 * fast["wall"] / n, "s", higher_is_better=False))
+    return figures

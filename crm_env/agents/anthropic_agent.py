@@ -13,7 +13,15 @@ import json
 import re
 from typing import Any
 
-from crm_env.agents.llm import Completion, LlmAgent, ToolCall, api_key, malformed_response_guard
+from crm_env.agents.llm import (
+    Completion,
+    LlmAgent,
+    ToolCall,
+    api_key,
+    client_key,
+    malformed_response_guard,
+    shared_client,
+)
 from crm_env.agents.prompt import system_prompt
 from crm_env.agents.retry import RetryPolicy
 from crm_env.tools import anthropic_tools
@@ -65,19 +73,20 @@ class ClaudeAgent(LlmAgent):
         return {"api_key": api_key(self.key_variable, self.base_url) or "not-needed", "base_url": self.base_url,
                 "timeout": self.timeout, "max_retries": 0}
 
-    def _sync(self) -> Any:
-        if self._client is None:
-            import anthropic
+    def _shared(self, asynchronous: bool) -> Any:
+        """The SDK client shared by every agent with the same endpoint, timeout and key (built at first use)."""
+        import anthropic
 
-            self._client = anthropic.Anthropic(**self._client_options())
-        return self._client
+        options = self._client_options()
+        build = (lambda: anthropic.AsyncAnthropic(**options)) if asynchronous else (lambda: anthropic.Anthropic(**options))
+        return shared_client(client_key(self.provider, self.base_url, self.timeout, options["api_key"]), build,
+                             asynchronous=asynchronous)
+
+    def _sync(self) -> Any:
+        return self._shared(False)
 
     def _async(self) -> Any:
-        if self._async_client is None:
-            import anthropic
-
-            self._async_client = anthropic.AsyncAnthropic(**self._client_options())
-        return self._async_client
+        return self._shared(True)
 
     def _request(self) -> dict[str, Any]:
         if self._results:  # every tool_result of the previous answer goes back in ONE user message

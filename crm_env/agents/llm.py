@@ -11,12 +11,16 @@ never stored on the agent, logged or shown in a ``repr``.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
 import random
+import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +56,51 @@ def api_key(variable: str, base_url: str | None = None) -> str | None:
     if key is None and base_url is None:
         raise ConfigError(f"set the environment variable {variable} to use this agent")
     return key
+
+
+# ------------------------------------------------------------------ shared SDK clients
+# Building an SDK client is expensive (an httpx client, and an SSL context that loads the CA bundle:
+# ~20 ms of CPU) and each one keeps its own connection pool, so agents share one client per
+# (provider, base URL, timeout, key): built on first use (never at import). Async clients hold
+# connections bound to an event loop, so they are shared per running loop (and dropped with it).
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_key(provider: str, base_url: str | None, timeout: float, key: str | None) -> tuple[Any, ...]:
+    """The cache key of a client; the API key enters only as a digest."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16] if key else None
+    return (provider, base_url, float(timeout), digest)
+
+
+def shared_client(key: tuple[Any, ...], build: Callable[[], Any], *, asynchronous: bool) -> Any:
+    """The client for ``key``, built by ``build()`` the first time (per event loop when asynchronous)."""
+    if asynchronous:
+        try:
+            loop: Any = asyncio.get_running_loop()
+        except RuntimeError:  # not in a loop: nothing to share the connections with
+            return build()
+        with _CLIENTS_LOCK:
+            clients = _ASYNC_CLIENTS.get(loop)
+            if clients is None:
+                clients = _ASYNC_CLIENTS[loop] = {}
+            client = clients.get(key)
+            if client is None:
+                client = clients[key] = build()
+        return client
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = build()
+    return client
+
+
+def clear_shared_clients() -> None:
+    """Forget every shared client (their connections close when they are collected)."""
+    with _CLIENTS_LOCK:
+        _CLIENTS.clear()
+        _ASYNC_CLIENTS.clear()
 
 
 @dataclass(frozen=True, slots=True)

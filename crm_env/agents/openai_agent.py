@@ -17,8 +17,10 @@ from crm_env.agents.llm import (
     LlmAgent,
     ToolCall,
     api_key,
+    client_key,
     malformed_response_guard,
     parse_arguments,
+    shared_client,
 )
 from crm_env.agents.prompt import system_prompt
 from crm_env.agents.retry import RetryPolicy
@@ -27,7 +29,14 @@ from crm_env.tools import openai_tools
 DEFAULT_MODEL = "gpt-4.1"
 MINI_MODEL = "gpt-4.1-mini"
 RESULT_PREFIX = "Tool result: "  # how a tool result is shown to a model without native tool calling
+# How the SDK's own chat.completions.create posts: bearer authentication (the key of the client).
+_POST_OPTIONS: dict[str, Any] = {"security": {"bearer_auth": True}}
 _FENCED = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def _dumps(value: Any) -> bytes:
+    """JSON bytes as the SDK encodes a body (``openapi_dumps``: compact, UTF-8, no NaN)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def action_from_text(text: str) -> str:
@@ -77,6 +86,9 @@ class OpenAIAgent(LlmAgent):
     def reset(self, conversation_id: str | None = None) -> None:
         super().reset(conversation_id)
         self.messages = [{"role": "system", "content": self.system}]
+        self._encoded: list[bytes] = []  # self.messages, JSON-encoded (see _body)
+        self._encoded_of: list[dict[str, Any]] | None = None
+        self._head: bytes | None = None
 
     # ------------------------------------------------------------------ clients
     def _client_options(self) -> dict[str, Any]:
@@ -84,19 +96,20 @@ class OpenAIAgent(LlmAgent):
         return {"api_key": api_key(self.key_variable, self.base_url) or "not-needed", "base_url": self.base_url,
                 "timeout": self.timeout, "max_retries": 0}
 
-    def _sync(self) -> Any:
-        if self._client is None:
-            import openai
+    def _shared(self, asynchronous: bool) -> Any:
+        """The SDK client shared by every agent with the same endpoint, timeout and key (built at first use)."""
+        import openai
 
-            self._client = openai.OpenAI(**self._client_options())
-        return self._client
+        options = self._client_options()
+        build = (lambda: openai.AsyncOpenAI(**options)) if asynchronous else (lambda: openai.OpenAI(**options))
+        return shared_client(client_key(self.provider, self.base_url, self.timeout, options["api_key"]), build,
+                             asynchronous=asynchronous)
+
+    def _sync(self) -> Any:
+        return self._shared(False)
 
     def _async(self) -> Any:
-        if self._async_client is None:
-            import openai
-
-            self._async_client = openai.AsyncOpenAI(**self._client_options())
-        return self._async_client
+        return self._shared(True)
 
     def _request(self) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": self.messages,
@@ -108,13 +121,37 @@ class OpenAIAgent(LlmAgent):
             request["parallel_tool_calls"] = False  # a hint; several calls are still handled one by one
         return request
 
+    def _body(self) -> bytes:
+        """The request body as JSON bytes, what ``chat.completions.create(**self._request())`` sends.
+
+        Built without the SDK's per-request walk of the typed parameters (it re-validates the whole
+        history and the tool schemas on every request: ~10 ms of CPU for a long episode) and without
+        re-encoding the history: the fixed part (model, tools, options) is encoded once per agent and
+        each message once, when it is appended (the history only grows; a replaced list is re-encoded).
+        """
+        if self._encoded_of is not self.messages or len(self._encoded) > len(self.messages):
+            self._encoded_of, self._encoded = self.messages, []
+        encoded = self._encoded
+        for message in self.messages[len(encoded):]:
+            encoded.append(_dumps(message))
+        if self._head is None:
+            fixed = {k: v for k, v in self._request().items() if k != "messages"}
+            self._head = _dumps(fixed)[:-1] + (b',"messages":[' if fixed else b'"messages":[')
+        return self._head + b",".join(encoded) + b"]}"
+
+    def _raw_post(self, client: Any) -> Any:
+        from openai.types.chat import ChatCompletion
+
+        return client.post("/chat/completions", content=self._body(), cast_to=ChatCompletion,
+                           options=_POST_OPTIONS)
+
     def _create(self) -> Completion:
         with malformed_response_guard(self.provider):
-            return self._completion(self._sync().chat.completions.create(**self._request()))
+            return self._completion(self._raw_post(self._sync()))
 
     async def _create_async(self) -> Completion:
         with malformed_response_guard(self.provider):
-            return self._completion(await self._async().chat.completions.create(**self._request()))
+            return self._completion(await self._raw_post(self._async()))
 
     # ------------------------------------------------------------------ wire format
     def _completion(self, response: Any) -> Completion:

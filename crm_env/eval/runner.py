@@ -352,6 +352,11 @@ async def run_session(prepared: Prepared, *, agent_factory: AgentFactory | None 
     completed = {line.key for line in loaded.completed}
     pending = [(c.conversation_id, trial) for trial in range(prepared.config.trials)
                for c in prepared.conversations if (c.conversation_id, trial) not in completed]
+    # Longest conversations first: with N in flight, the run then ends with short episodes instead of
+    # waiting on a long one started last. The order changes no outcome (every episode is seeded by its
+    # own (conversation, trial)) and results are keyed, not ordered.
+    turns = {c.conversation_id: len(c.turns) for c in prepared.conversations}
+    pending.sort(key=lambda pair: -turns[pair[0]])
     previous = sum(line.cost_usd for line in loaded.completed)
     runner = Runner(prepared, agent_factory, stream)
     return await runner.run(pending, loaded.infra_history, len(completed), previous)

@@ -10,15 +10,22 @@ next behaviour from its script (``push``), or ``default`` when the script is emp
 - ``("429", seconds)``: HTTP 429 with ``retry-after``; ``"500"``: HTTP 500;
 - ``("slow", seconds)``: sleep, then answer (past the client's timeout);
 - ``"garbage"``: HTTP 200 with a body that is not JSON; ``"drop"``: close the connection unanswered;
-- a callable ``(body) -> (status, headers, payload)`` for anything else.
+- a callable ``(body) -> (status, headers, payload)`` for anything else (``payload`` is JSON-encoded,
+  or sent as is when it is ``bytes``); ``OracleBehaviour`` is a concurrency-safe "correct" one.
 
-Every request body is recorded in ``requests`` (parsed JSON), with its path in ``paths``.
+Every request body is recorded in ``requests`` (parsed JSON), with its path in ``paths``
+(``record=False`` keeps nothing: a long-running server for benchmarks).
+
+``python -m tests.fakes.providers serve --latency 0.1`` runs an oracle server in its own process (so a
+benchmark measures the client, not the fake sharing its GIL): it prints its URL on the first line of
+stdout and serves until stdin closes or it is terminated.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -43,7 +50,7 @@ class FakeProvider:
     """
 
     def __init__(self, kind: str, brain: Any = None, default: Behaviour = "correct", model: str | None = None,
-                 native_tools: bool = True) -> None:
+                 native_tools: bool = True, record: bool = True, port: int = 0) -> None:
         if kind not in ("openai", "anthropic"):
             raise ValueError(kind)
         self.kind = kind
@@ -51,6 +58,7 @@ class FakeProvider:
         self.default = default
         self.model = model or ("fake-gpt" if kind == "openai" else "fake-claude")
         self.native_tools = native_tools
+        self.record = record
         self.requests: list[Any] = []
         self.paths: list[str] = []
         self.headers: list[dict[str, str]] = []
@@ -60,7 +68,7 @@ class FakeProvider:
         self._ids = itertools.count(1)
         self._brain_turn: int | None = None
         self._brain_results = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -96,10 +104,11 @@ class FakeProvider:
     def respond(self, body: Any) -> tuple[int, dict[str, str], bytes | None]:
         """(status, headers, raw body); a None body means: drop the connection."""
         behaviour = self._next()
-        self.behaviours.append(behaviour)
+        if self.record:
+            self.behaviours.append(behaviour)
         if callable(behaviour):
             status, headers, payload = behaviour(body)
-            return status, headers, json.dumps(payload).encode()
+            return status, headers, payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         name, arg = (behaviour if isinstance(behaviour, tuple) else (behaviour, None))
         if name == "429":
             return 429, {"retry-after": str(arg if arg is not None else 0)}, self._error("rate_limit_error", "slow down")
@@ -142,12 +151,18 @@ class FakeProvider:
         return self.brain.act({"turn": turn, "user_message": "", "last_result": result, "crm_state": "{}"})
 
     def _answer(self, *actions: dict[str, Any]) -> bytes:
+        return self._answer_with_id(*actions)[0]
+
+    def _answer_with_id(self, *actions: dict[str, Any]) -> tuple[bytes, str | None]:
+        """The answer's raw body and the id of its last tool call (None without one)."""
+        last_id: str | None = None
         usage_in, usage_out, cached = 1200, 40, 1000
         if self.kind == "openai":
             calls, text = [], None
             for action in actions:
                 if "tool" in action and self.native_tools:
-                    calls.append({"id": f"call_{next(self._ids)}", "type": "function",
+                    last_id = f"call_{next(self._ids)}"
+                    calls.append({"id": last_id, "type": "function",
                                   "function": {"name": action["tool"], "arguments": json.dumps(action["arguments"])}})
                 elif self.native_tools:
                     text = action["respond"]
@@ -167,7 +182,8 @@ class FakeProvider:
             content: list[dict[str, Any]] = []
             for action in actions:
                 if "tool" in action:
-                    content.append({"type": "tool_use", "id": f"toolu_{next(self._ids)}", "name": action["tool"],
+                    last_id = f"toolu_{next(self._ids)}"
+                    content.append({"type": "tool_use", "id": last_id, "name": action["tool"],
                                     "input": action["arguments"]})
                 else:
                     content.append({"type": "text", "text": action["respond"]})
@@ -176,7 +192,7 @@ class FakeProvider:
                        "stop_sequence": None,
                        "usage": {"input_tokens": usage_in - cached, "output_tokens": usage_out,
                                  "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0}}
-        return json.dumps(payload).encode()
+        return json.dumps(payload).encode(), last_id
 
     def _error(self, kind: str, message: str) -> bytes:
         if self.kind == "openai":
@@ -238,9 +254,10 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode(errors="replace")
-            provider.requests.append(body)
-            provider.paths.append(self.path)
-            provider.headers.append(dict(self.headers))
+            if provider.record:
+                provider.requests.append(body)
+                provider.paths.append(self.path)
+                provider.headers.append(dict(self.headers))
             status, headers, payload = provider.respond(body)
             if payload is None:  # drop the connection without an answer
                 self.close_connection = True
@@ -261,3 +278,192 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 pass
 
     return Handler
+
+
+class OracleBehaviour:
+    """A stateless-looking, concurrency-safe "correct" behaviour: answers any request as the oracle
+    (``ReplayAgent``) would, for any conversation of ``conversations``, at any concurrency.
+
+    The conversation is found from the user's messages (the first one, and the later ones when several
+    conversations open with the same words). Rebuilding the oracle from the whole
+    history on every request costs O(history) per request (O(n²) per episode), so the oracle's state
+    after each answer is kept under an anchor that only the episode it answered can present again:
+    the id of the latest tool call this server issued in the history (ids are unique per server). A
+    request whose anchor is known only feeds the oracle the messages after those it has seen; any
+    other request (the first ones of an episode, a retried request) rebuilds from the history, which
+    gives the same answer. A request with no tool call yet in its history is rebuilt (it is short).
+
+    Args:
+        provider: The ``FakeProvider`` (for its wire format).
+        conversations: The conversations it may be asked about.
+        latency: Seconds to sleep before answering each request.
+    """
+
+    def __init__(self, provider: FakeProvider, conversations: Any, latency: float = 0.0,
+                 max_states: int = 4096) -> None:
+        self.provider = provider
+        self.latency = latency
+        self.max_states = max_states
+        self._conversations = {c.conversation_id: c for c in conversations}
+        self._first: dict[str, list[str]] = {}
+        for c in self._conversations.values():
+            self._first.setdefault(c.turns[0].utterance, []).append(c.conversation_id)
+        self._states: dict[tuple[str, str], tuple[Any, int, int]] = {}  # (conv, anchor) → (brain, seen, turn)
+        self._lock = threading.Lock()
+        self.rebuilt = 0
+        self.incremental = 0
+
+    def __call__(self, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        if self.latency:
+            time.sleep(self.latency)
+        kind = self.provider.kind
+        messages = body["messages"]
+        users = [t for t in (_user_text(m, kind) for m in messages) if t is not None]
+        candidates = self._first.get(users[0] if users else "", [])
+        if len(candidates) > 1:  # conversations that open with the same words: the later ones tell them apart
+            candidates = [c for c in candidates if _says(self._conversations[c], users)] or candidates
+        if not candidates:
+            return 200, {}, self.provider._answer({"respond": "I do not know this conversation."})
+        if len(candidates) > 1:
+            return self._ambiguous(candidates, messages)
+        conv_id = candidates[0]
+        anchor = _anchor(messages, kind)
+        state = None
+        if anchor is not None:
+            with self._lock:
+                state = self._states.pop((conv_id, anchor), None)
+        if state is not None and state[1] <= len(messages):
+            brain, seen, turn = state
+            self.incremental += 1
+        else:
+            brain, seen, turn = self._brain(conv_id), 0, -1
+            self.rebuilt += 1
+        action, turn = self._feed(brain, messages[seen:], turn)
+        if action is None:  # nothing new to answer (a repeated request): the oracle has nothing to add
+            return 200, {}, self.provider._answer({"respond": "Done."})
+        payload, call_id = self.provider._answer_with_id(json.loads(action))
+        key = (conv_id, call_id or anchor)
+        if key[1] is not None:
+            with self._lock:
+                if len(self._states) >= self.max_states:  # abandoned episodes: forget the oldest
+                    for old in list(self._states)[: self.max_states // 4]:
+                        del self._states[old]
+                self._states[key] = (brain, len(messages), turn)
+        return 200, {}, payload
+
+    def _brain(self, conv_id: str) -> Any:
+        from crm_env.agents.replay import ReplayAgent
+
+        brain = ReplayAgent([self._conversations[conv_id]])
+        brain.reset(conv_id)
+        return brain
+
+    def _feed(self, brain: Any, messages: list[dict[str, Any]], turn: int) -> tuple[str | None, int]:
+        kind = self.provider.kind
+        action = None
+        for message in messages:
+            text = _user_text(message, kind)
+            if text is not None:
+                turn += 1
+                action = brain.act({"turn": turn, "user_message": text, "last_result": "{}", "crm_state": "{}"})
+                continue
+            result = _tool_result(message, kind)
+            if result is not None:
+                action = brain.act({"turn": turn, "user_message": "", "last_result": result, "crm_state": "{}"})
+        return action, turn
+
+    def _ambiguous(self, candidates: list[str], messages: list[dict[str, Any]]) -> tuple[int, dict[str, str], bytes]:
+        """Several conversations fit the user's words so far: each oracle answers; when they differ
+        (a reply stating facts), the one whose facts the turn's tool results show wins."""
+        self.rebuilt += 1
+        actions = {c: self._feed(self._brain(c), messages, -1)[0] for c in candidates}
+        distinct = set(actions.values())
+        if len(distinct) > 1:
+            last_user = max(i for i, m in enumerate(messages) if _user_text(m, self.provider.kind) is not None)
+            seen = " ".join(r for r in (_tool_result(m, self.provider.kind) for m in messages[last_user:]) if r)
+
+            def shown(conv_id: str) -> int:
+                turn = self._conversations[conv_id].turns[sum(
+                    _user_text(m, self.provider.kind) is not None for m in messages) - 1]
+                return sum(str(f.value) in seen for f in turn.reply_facts)
+
+            best = max(candidates, key=shown)
+            actions = {best: actions[best]}
+        action = next(iter(actions.values()))
+        if action is None:
+            return 200, {}, self.provider._answer({"respond": "Done."})
+        return 200, {}, self.provider._answer(json.loads(action))
+
+
+def _says(conversation: Any, users: list[str]) -> bool:
+    """Whether the user's messages so far are this conversation's utterances (``{{...}}`` matches anything)."""
+    if len(users) > len(conversation.turns):
+        return False
+    for turn, text in zip(conversation.turns, users, strict=False):
+        if turn.utterance == text:
+            continue
+        if "{{" not in turn.utterance:
+            return False
+        pattern = ".*?".join(re.escape(part) for part in re.split(r"\{\{.*?\}\}", turn.utterance))
+        if re.fullmatch(pattern, text, re.DOTALL) is None:
+            return False
+    return True
+
+
+def _anchor(messages: list[dict[str, Any]], kind: str) -> str | None:
+    """The id of the latest tool call in a history (None when the model has called no tool yet)."""
+    for message in reversed(messages):
+        if message.get("role") != "assistant":
+            continue
+        if kind == "openai":
+            calls = message.get("tool_calls")
+            if calls:
+                return calls[-1].get("id")
+        else:
+            content = message.get("content")
+            if isinstance(content, list):
+                for block in reversed(content):
+                    if isinstance(block, dict) and block.get("type") == "tool_use":
+                        return block.get("id")
+    return None
+
+
+def serve(argv: list[str] | None = None) -> int:
+    """``python -m tests.fakes.providers serve``: an oracle fake server in this process, until stdin
+    closes (or SIGTERM). Prints ``URL`` as the first stdout line."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.providers serve")
+    parser.add_argument("--kind", choices=("openai", "anthropic"), default="openai")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds slept before each answer")
+    parser.add_argument("--dataset", default="arc-crm-1200")
+    parser.add_argument("--split", default="eval-400")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from crm_env.datasets import load
+
+    conversations = load(args.dataset, split=args.split)
+    provider = FakeProvider(args.kind, model=args.model, record=False, port=args.port)
+    provider.default = OracleBehaviour(provider, conversations, latency=args.latency)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with provider:
+        print(provider.url, flush=True)
+        try:
+            sys.stdin.read()  # returns when the parent closes our stdin (or exits)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["serve"]:
+        print("usage: python -m tests.fakes.providers serve [--kind openai|anthropic] [--latency S] ...",
+              file=sys.stderr)
+        sys.exit(2)
+    sys.exit(serve(sys.argv[2:]))
