@@ -50,8 +50,17 @@ def pg_url() -> str:
     return postgres_url()
 
 
+SQL_BACKENDS = [param for param in BACKENDS if param.values[0] != "memory"]
+
+
 @pytest.fixture(params=BACKENDS)
 def backend_url(request: pytest.FixtureRequest) -> str:
+    return postgres_url() if request.param == "postgres" else request.param
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_backend_url(request: pytest.FixtureRequest) -> str:
+    """Like ``backend_url``, for tests that only make sense on SQL backends."""
     return postgres_url() if request.param == "postgres" else request.param
 
 

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from crm_env.agents import RetryPolicy, build_agent
-from crm_env.agents.anthropic_agent import accepts_temperature
 from crm_env.agents.prompt import system_prompt
 from crm_env.agents.replay import ReplayAgent
 from crm_env.errors import InfrastructureError
+from crm_env.providers.sampling import accepts_temperature
 from tests.fakes.episodes import run_episode, run_episode_async
 from tests.fakes.providers import FakeProvider
 

@@ -18,7 +18,7 @@ from crm_env.agents import build_agent
 from crm_env.agents.openai_agent import OpenAIAgent
 from crm_env.agents.prompt import system_prompt
 from crm_env.agents.replay import ReplayAgent
-from crm_env.agents.retry import RetryPolicy
+from crm_env.providers.retry import RetryPolicy
 from crm_env.tools import anthropic_tools, openai_tools
 from tests.fakes.providers import FakeProvider
 

@@ -25,15 +25,8 @@ INJECTIONS = [
 
 
 @pytest.fixture
-def sql_url(backend_url: str) -> str:
-    if backend_url == "memory":
-        pytest.skip("SQL backends only")
-    return backend_url
-
-
-@pytest.fixture
-def store(sql_url: str):
-    store = SqlStore(sql_url)
+def store(sql_backend_url: str):
+    store = SqlStore(sql_backend_url)
     store.begin_episode()
     yield store
     store.close()
@@ -51,8 +44,8 @@ def _schema_shape(conn: sa.Connection) -> dict:
             for t in tables}
 
 
-def test_injection_strings_are_stored_verbatim_and_schema_is_unchanged(sql_url: str) -> None:
-    with CrmSandbox(sql_url, as_of="2026-01-15") as box:
+def test_injection_strings_are_stored_verbatim_and_schema_is_unchanged(sql_backend_url: str) -> None:
+    with CrmSandbox(sql_backend_url, as_of="2026-01-15") as box:
         shape = _schema_shape(box.store.connection)
         for text in INJECTIONS:
             client = box.call("create_new_client", {"name": text, "industry": text, "phone": text,
@@ -77,8 +70,8 @@ def test_injection_strings_are_stored_verbatim_and_schema_is_unchanged(sql_url: 
         assert _schema_shape(box.store.connection) == shape
 
 
-def test_schema_creation_is_idempotent(sql_url: str) -> None:
-    engine = create_engine(sql_url)
+def test_schema_creation_is_idempotent(sql_backend_url: str) -> None:
+    engine = create_engine(sql_backend_url)
     try:
         metadata = build_schema(engine.dialect.name).metadata
         for _ in range(2):

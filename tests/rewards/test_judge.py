@@ -1,4 +1,4 @@
-"""The LLM judge against a fake OpenAI-compatible server on 127.0.0.1, through the real openai SDK."""
+"""The LLM judge against fake provider servers on 127.0.0.1, through the real openai and anthropic SDKs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from crm_env.providers.retry import RetryPolicy
+from crm_env.providers.usage import LlmCall
 from crm_env.rewards import Judge, JudgeError, Status, score_turn
-from crm_env.rewards.judge import OpenAICompatibleClient, parse_verdict
+from crm_env.rewards.judge import AnthropicClient, OpenAICompatibleClient, parse_verdict
+from tests.fakes.providers import FakeProvider
+
+ONCE = RetryPolicy(attempts=1)
+FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+VERDICT = '{"goal": 1, "process": 0.5, "rationale": "right facts"}'
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -55,7 +62,7 @@ def server() -> Iterator[type[_Handler]]:
 
 
 def _judge(server, timeout: float = 5.0) -> Judge:
-    return Judge(OpenAICompatibleClient("fake-judge", base_url=server.url, timeout=timeout, max_retries=0))
+    return Judge(OpenAICompatibleClient("fake-judge", base_url=server.url, timeout=timeout, retry=ONCE))
 
 
 def test_pass_verdict_is_weighted_in_code_and_cached(server) -> None:
@@ -133,3 +140,48 @@ def test_from_spec_and_no_key_in_repr(monkeypatch) -> None:
     judge = Judge.from_spec("openai:gpt-4.1-mini@http://127.0.0.1:9/v1")
     assert "sk-secret" not in repr(judge) and judge.client.model == "gpt-4.1-mini"
     assert Judge.from_spec("anthropic:claude-sonnet-4-5").client.model == "claude-sonnet-4-5"
+
+
+def _verdict_answer(fake: FakeProvider):
+    """A behaviour answering every request with VERDICT as the model's text (the fake's usage figures)."""
+    return lambda body: (200, {}, fake._answer({"respond": VERDICT}))
+
+
+@pytest.mark.parametrize("model, temperature", [("claude-sonnet-4-6", 0.0), ("claude-sonnet-5-5", None)])
+def test_anthropic_judge_grades_and_records_usage(monkeypatch, model: str, temperature: float | None) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    with FakeProvider("anthropic") as fake:
+        fake.default = _verdict_answer(fake)
+        judge = Judge.from_spec(f"anthropic:{model}@{fake.url}", retry=FAST, timeout=5.0)
+        verdict = judge.grade("prompt F")
+        assert verdict.score == pytest.approx(0.85) and verdict.passed
+        body = fake.requests[0]
+        assert fake.paths[0].endswith("/v1/messages") and "sk-ant-secret" in str(fake.headers[0].values())
+        assert body["model"] == model and body["max_tokens"] == 400 and body["messages"][-1]["content"] == "prompt F"
+        # The 2.x SDK has no ``temperature`` parameter: sent in the body, only to models that accept it.
+        assert body.get("temperature") == temperature
+        [call] = judge.drain_calls()
+        # Cache reads (1000) are counted inside input tokens, as for the agents.
+        assert call == LlmCall("judge", "anthropic", fake.model, 1200, 40, 1000, call.latency_s, 1)
+        assert judge.drain_calls() == [] and "sk-ant" not in repr(judge)
+
+
+def test_openai_judge_records_usage_and_retries(monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # a base URL needs no key
+    with FakeProvider("openai") as fake:
+        fake.default = _verdict_answer(fake)
+        fake.push("500")
+        judge = Judge(OpenAICompatibleClient("fake-judge", base_url=fake.url, timeout=5.0, retry=FAST))
+        assert judge.grade("prompt G").passed
+        assert judge.grade("prompt G").cached  # no second request, no second record
+        assert [body["temperature"] for body in fake.requests] == [0, 0]
+        [call] = judge.drain_calls()
+        assert call == LlmCall("judge", "openai", fake.model, 1200, 40, 1000, call.latency_s, 2)
+
+
+def test_exhausted_retries_raise_judge_error_and_record_nothing() -> None:
+    with FakeProvider("anthropic", default="500") as fake:
+        client = AnthropicClient("claude-sonnet-4-6", base_url=fake.url, timeout=5.0, retry=FAST)
+        with pytest.raises(JudgeError, match="failed after 2 attempt"):
+            Judge(client).grade("prompt H")
+        assert len(fake.requests) == 2 and client.drain_calls() == []

@@ -1,0 +1,110 @@
+"""Retries for provider calls: exponential backoff with jitter, honouring ``retry-after``.
+
+Retried: HTTP 429, 5xx, 408, timeouts and dropped connections. Anything else (400, 401, 404...) is
+raised at once. When attempts run out the failure becomes an ``InfrastructureError``: the provider
+failed, not the agent or the judge, and the runner excludes such conversations from the scores. The SDKs'
+own retries are off (``max_retries=0``, see ``crm_env.providers.clients``), so this is the only retry layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from crm_env.errors import InfrastructureError
+
+T = TypeVar("T")
+
+_RETRIED_STATUS = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: ``attempts`` calls at most, waits doubling from ``base_delay`` up to ``max_delay``."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 60.0
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                return None
+    return None
+
+
+def retryable(exc: BaseException) -> bool:
+    # The SDKs are imported here, not at module level: the reward code imports this module, and
+    # importing crm_env (the env) must not pay for loading both SDKs (~1.4 s).
+    import anthropic
+    import openai
+
+    if isinstance(exc, (openai.APIConnectionError, anthropic.APIConnectionError)):  # timeouts subclass these
+        return True
+    if isinstance(exc, (openai.APIStatusError, anthropic.APIStatusError)):
+        return exc.status_code in _RETRIED_STATUS or exc.status_code >= 500
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """A short cause for logs and result files; never includes request headers (keys)."""
+    status = getattr(exc, "status_code", None)
+    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "")
+
+
+def delay_for(policy: RetryPolicy, attempt: int, exc: BaseException, rng: random.Random) -> float:
+    """Wait before retry number ``attempt`` (1-based): the server's retry-after, else full jitter backoff."""
+    hinted = _retry_after(exc)
+    if hinted is not None and hinted <= policy.max_retry_after:
+        return hinted
+    return rng.uniform(0, min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1)))
+
+
+def _next_delay(exc: Exception, attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+    """The wait before the next attempt, or raise: ``exc`` itself when it is not worth retrying, an
+    ``InfrastructureError`` when the attempts are spent."""
+    if not retryable(exc):
+        raise exc
+    if attempt >= policy.attempts:
+        raise InfrastructureError(f"provider call failed after {attempt} attempt(s): {describe(exc)}") from exc
+    return delay_for(policy, attempt, exc, rng)
+
+
+def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, rng: random.Random) -> tuple[T, int]:
+    """Run ``fn``; returns its value and the number of attempts it took.
+
+    Raises:
+        InfrastructureError: Retryable failures outlasted the policy.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return fn(), attempt
+        except Exception as exc:
+            time.sleep(_next_delay(exc, attempt, policy, rng))
+
+
+async def call_with_retries_async(
+    fn: Callable[[], Awaitable[T]], policy: RetryPolicy, rng: random.Random
+) -> tuple[T, int]:
+    """The async twin of ``call_with_retries``."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await fn(), attempt
+        except Exception as exc:
+            await asyncio.sleep(_next_delay(exc, attempt, policy, rng))
