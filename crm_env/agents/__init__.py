@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from crm_env.agents.base import Agent, LlmCall, OfflineAgent
 from crm_env.agents.replay import ReplayAgent
-from crm_env.agents.retry import RetryPolicy
 from crm_env.agents.scripted import MistakeRates, ScriptedAgent
 from crm_env.errors import ConfigError
+from crm_env.providers.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from crm_env.agents.anthropic_agent import ClaudeAgent

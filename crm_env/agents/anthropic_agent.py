@@ -10,30 +10,17 @@ are kept in the history as the API returned them.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from crm_env.agents.llm import (
-    Completion,
-    LlmAgent,
-    ToolCall,
-    api_key,
-    client_key,
-    malformed_response_guard,
-    shared_client,
-)
+from crm_env.agents.llm import Completion, LlmAgent, ToolCall
 from crm_env.agents.prompt import system_prompt
-from crm_env.agents.retry import RetryPolicy
+from crm_env.providers.clients import malformed_response_guard
+from crm_env.providers.retry import RetryPolicy
+from crm_env.providers.sampling import anthropic_sampling
+from crm_env.providers.usage import anthropic_usage
 from crm_env.tools import anthropic_tools
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
-# Claude 5-generation models reject non-default sampling parameters (HTTP 400), so the configured
-# temperature is only sent to models that accept it (and through ``extra_body``: the 2.x SDK dropped it).
-_NO_SAMPLING = re.compile(r"^claude-(?:(?:sonnet|opus|haiku)-(?:[5-9]|\d{2,})|fable|mythos)")
-
-
-def accepts_temperature(model: str) -> bool:
-    return _NO_SAMPLING.match(model) is None
 
 
 class ClaudeAgent(LlmAgent):
@@ -67,45 +54,21 @@ class ClaudeAgent(LlmAgent):
         super().reset(conversation_id)
         self._results: list[dict[str, Any]] = []  # tool_result blocks for the next user message
 
-    # ------------------------------------------------------------------ clients
-    def _client_options(self) -> dict[str, Any]:
-        # max_retries=0: retries are ours (crm_env.agents.retry), bounded and accounted for.
-        return {"api_key": api_key(self.key_variable, self.base_url) or "not-needed", "base_url": self.base_url,
-                "timeout": self.timeout, "max_retries": 0}
-
-    def _shared(self, asynchronous: bool) -> Any:
-        """The SDK client shared by every agent with the same endpoint, timeout and key (built at first use)."""
-        import anthropic
-
-        options = self._client_options()
-        build = (lambda: anthropic.AsyncAnthropic(**options)) if asynchronous else (lambda: anthropic.Anthropic(**options))
-        return shared_client(client_key(self.provider, self.base_url, self.timeout, options["api_key"]), build,
-                             asynchronous=asynchronous)
-
-    def _sync(self) -> Any:
-        return self._shared(False)
-
-    def _async(self) -> Any:
-        return self._shared(True)
-
     def _request(self) -> dict[str, Any]:
         if self._results:  # every tool_result of the previous answer goes back in ONE user message
             self.messages.append({"role": "user", "content": self._results})
             self._results = []
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_output_tokens, "system": self.system,
                                    "tools": self.tools, "messages": self.messages}
-        if self.temperature is not None and accepts_temperature(self.model):
-            # The installed SDK (2.x) no longer has a ``temperature`` parameter; older models still take it.
-            request["extra_body"] = {"temperature": self.temperature}
-        return request
+        return request | anthropic_sampling(self.model, self.temperature)
 
     def _create(self) -> Completion:
         with malformed_response_guard(self.provider):
-            return self._completion(self._sync().messages.create(**self._request()))
+            return self._completion(self._sdk(False).messages.create(**self._request()))
 
     async def _create_async(self) -> Completion:
         with malformed_response_guard(self.provider):
-            return self._completion(await self._async().messages.create(**self._request()))
+            return self._completion(await self._sdk(True).messages.create(**self._request()))
 
     # ------------------------------------------------------------------ wire format
     def _completion(self, response: Any) -> Completion:
@@ -116,19 +79,8 @@ class ClaudeAgent(LlmAgent):
             elif block.type == "tool_use":
                 arguments = block.input if isinstance(block.input, dict) else json.dumps(block.input)
                 calls.append(ToolCall(block.id, block.name, arguments))
-        usage = response.usage
-        cached = (getattr(usage, "cache_read_input_tokens", None) or 0) if usage else 0
-        written = (getattr(usage, "cache_creation_input_tokens", None) or 0) if usage else 0
-        return Completion(
-            text="\n".join(t for t in texts if t).strip(),
-            calls=calls,
-            model=response.model or self.model,
-            # Anthropic reports cache reads / writes apart from input_tokens; tokens in counts them all.
-            input_tokens=((usage.input_tokens or 0) + cached + written) if usage else 0,
-            output_tokens=(usage.output_tokens or 0) if usage else 0,
-            cached_tokens=cached,
-            raw=response.content,
-        )
+        return Completion(text="\n".join(t for t in texts if t).strip(), calls=calls,
+                          usage=anthropic_usage(response, self.model), raw=response.content)
 
     def _remember(self, completion: Completion) -> None:
         blocks = [_block_param(b) for b in completion.raw or []]

@@ -8,27 +8,13 @@ tokens, cost and latency per role.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from crm_env.providers.usage import LlmCall  # re-exported: part of the agent protocol
 
 Observation = Mapping[str, Any]
 
-
-@dataclass(frozen=True, slots=True)
-class LlmCall:
-    """One provider request, as the provider reported it."""
-
-    role: str  # "agent" or "judge"
-    provider: str  # "anthropic", "openai", ...
-    model: str  # the model the provider says answered
-    input_tokens: int
-    output_tokens: int
-    cached_tokens: int
-    latency_s: float
-    attempts: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["Agent", "LlmCall", "Observation", "OfflineAgent"]
 
 
 @runtime_checkable

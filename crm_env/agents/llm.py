@@ -1,106 +1,32 @@
-"""What both LLM agents share: API keys, retried and recorded provider calls, and the turn loop.
+"""What both LLM agents share: retried and recorded provider calls, and the turn loop.
 
 The turn loop (``LlmAgent``) turns env observations into provider messages and model answers into
 actions. A model may ask for several tool calls at once; they are queued and sent to the env one at a
 time, each answered with its own tool result before the model is asked again. Provider specifics (the
-wire format of messages, tool calls and usage) live in the subclasses.
+wire format of messages and tool calls) live in the subclasses; SDK clients, keys, retries and usage
+conventions are the provider plumbing of ``crm_env.providers``, shared with the judge.
 
-Keys come only from ``ANTHROPIC_API_KEY`` / ``OPENAI_API_KEY``; they are handed to the SDK client and
-never stored on the agent, logged or shown in a ``repr``.
+Keys come only from ``ANTHROPIC_API_KEY`` / ``OPENAI_API_KEY``; they are handed to the shared SDK client
+and never stored on the agent, logged or shown in a ``repr``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
-import os
 import random
-import threading
 import time
-import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_env.agents.base import LlmCall, Observation
-from crm_env.agents.retry import RetryPolicy, call_with_retries, call_with_retries_async
-from crm_env.errors import ConfigError, InfrastructureError
+from crm_env.agents.base import Observation
+from crm_env.errors import ConfigError
+from crm_env.providers.clients import api_key, provider_client
+from crm_env.providers.retry import RetryPolicy, call_with_retries, call_with_retries_async
+from crm_env.providers.usage import LlmCall, TokenUsage
 
 ROLE = "agent"
 TURN_ENDED = json.dumps({"ok": False, "error": "not executed: the turn ended before this call ran"})
-
-
-@contextmanager
-def malformed_response_guard(provider: str) -> Iterator[None]:
-    """A 200 answer that is not the provider's wire format (an HTML page from a proxy, truncated JSON)
-    is the provider's failure, not the model's: it becomes an ``InfrastructureError`` (not retried)."""
-    import anthropic
-    import openai
-
-    try:
-        yield
-    except (openai.APIResponseValidationError, anthropic.APIResponseValidationError, ValueError) as exc:
-        raise InfrastructureError(f"{provider} returned a malformed response ({type(exc).__name__})") from exc
-
-
-def api_key(variable: str, base_url: str | None = None) -> str | None:
-    """The key in ``$variable``; None when a ``base_url`` names a server that may need none.
-
-    Raises:
-        ConfigError: The variable is unset (or empty) and no base URL was given.
-    """
-    key = os.environ.get(variable) or None
-    if key is None and base_url is None:
-        raise ConfigError(f"set the environment variable {variable} to use this agent")
-    return key
-
-
-# ------------------------------------------------------------------ shared SDK clients
-# Building an SDK client is expensive (an httpx client, and an SSL context that loads the CA bundle:
-# ~20 ms of CPU) and each one keeps its own connection pool, so agents share one client per
-# (provider, base URL, timeout, key): built on first use (never at import). Async clients hold
-# connections bound to an event loop, so they are shared per running loop (and dropped with it).
-_CLIENTS: dict[tuple[Any, ...], Any] = {}
-_ASYNC_CLIENTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
-_CLIENTS_LOCK = threading.Lock()
-
-
-def client_key(provider: str, base_url: str | None, timeout: float, key: str | None) -> tuple[Any, ...]:
-    """The cache key of a client; the API key enters only as a digest."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16] if key else None
-    return (provider, base_url, float(timeout), digest)
-
-
-def shared_client(key: tuple[Any, ...], build: Callable[[], Any], *, asynchronous: bool) -> Any:
-    """The client for ``key``, built by ``build()`` the first time (per event loop when asynchronous)."""
-    if asynchronous:
-        try:
-            loop: Any = asyncio.get_running_loop()
-        except RuntimeError:  # not in a loop: nothing to share the connections with
-            return build()
-        with _CLIENTS_LOCK:
-            clients = _ASYNC_CLIENTS.get(loop)
-            if clients is None:
-                clients = _ASYNC_CLIENTS[loop] = {}
-            client = clients.get(key)
-            if client is None:
-                client = clients[key] = build()
-        return client
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None:
-            client = _CLIENTS[key] = build()
-    return client
-
-
-def clear_shared_clients() -> None:
-    """Forget every shared client (their connections close when they are collected)."""
-    with _CLIENTS_LOCK:
-        _CLIENTS.clear()
-        _ASYNC_CLIENTS.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +42,7 @@ class Completion:
 
     text: str
     calls: list[ToolCall]
-    model: str
-    input_tokens: int
-    output_tokens: int
-    cached_tokens: int
+    usage: TokenUsage
     raw: Any = field(default=None, repr=False)
 
 
@@ -169,17 +92,12 @@ class LlmAgent:
         self.seed = seed
         self.name = f"{self.provider}:{model}"
         api_key(self.key_variable, base_url)  # fail at construction, not mid-run, when the key is missing
-        self._client: Any = None
-        self._async_client: Any = None
         self._rng = random.Random(seed)  # retry jitter only
         self._calls: list[LlmCall] = []
         self.reset()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_client": None, "_async_client": None}
 
     # ------------------------------------------------------------------ protocol
     def reset(self, conversation_id: str | None = None) -> None:
@@ -231,8 +149,7 @@ class LlmAgent:
         return None
 
     def _handle(self, completion: Completion, attempts: int, latency: float) -> str:
-        self._calls.append(LlmCall(ROLE, self.provider, completion.model, completion.input_tokens,
-                                   completion.output_tokens, completion.cached_tokens, round(latency, 6), attempts))
+        self._calls.append(LlmCall.of(ROLE, self.provider, completion.usage, latency, attempts))
         self._remember(completion)
         if completion.calls:
             self._queue.extend(completion.calls)
@@ -242,6 +159,11 @@ class LlmAgent:
 
     def _reply_action(self, text: str) -> str:
         return json.dumps({"respond": text})
+
+    def _sdk(self, asynchronous: bool) -> Any:
+        """The SDK client shared by every caller with the same endpoint, timeout and key."""
+        return provider_client(self.provider, self.key_variable, self.base_url, self.timeout,
+                               asynchronous=asynchronous)
 
     # ------------------------------------------------------------------ provider hooks
     def _begin_turn(self, user_message: str) -> None:

@@ -12,18 +12,11 @@ import json
 import re
 from typing import Any
 
-from crm_env.agents.llm import (
-    Completion,
-    LlmAgent,
-    ToolCall,
-    api_key,
-    client_key,
-    malformed_response_guard,
-    parse_arguments,
-    shared_client,
-)
+from crm_env.agents.llm import Completion, LlmAgent, ToolCall, parse_arguments
 from crm_env.agents.prompt import system_prompt
-from crm_env.agents.retry import RetryPolicy
+from crm_env.providers.clients import malformed_response_guard
+from crm_env.providers.retry import RetryPolicy
+from crm_env.providers.usage import openai_usage
 from crm_env.tools import openai_tools
 
 DEFAULT_MODEL = "gpt-4.1"
@@ -90,27 +83,6 @@ class OpenAIAgent(LlmAgent):
         self._encoded_of: list[dict[str, Any]] | None = None
         self._head: bytes | None = None
 
-    # ------------------------------------------------------------------ clients
-    def _client_options(self) -> dict[str, Any]:
-        # max_retries=0: retries are ours (crm_env.agents.retry), bounded and accounted for.
-        return {"api_key": api_key(self.key_variable, self.base_url) or "not-needed", "base_url": self.base_url,
-                "timeout": self.timeout, "max_retries": 0}
-
-    def _shared(self, asynchronous: bool) -> Any:
-        """The SDK client shared by every agent with the same endpoint, timeout and key (built at first use)."""
-        import openai
-
-        options = self._client_options()
-        build = (lambda: openai.AsyncOpenAI(**options)) if asynchronous else (lambda: openai.OpenAI(**options))
-        return shared_client(client_key(self.provider, self.base_url, self.timeout, options["api_key"]), build,
-                             asynchronous=asynchronous)
-
-    def _sync(self) -> Any:
-        return self._shared(False)
-
-    def _async(self) -> Any:
-        return self._shared(True)
-
     def _request(self) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": self.messages,
                                    "max_completion_tokens": self.max_output_tokens}
@@ -147,11 +119,11 @@ class OpenAIAgent(LlmAgent):
 
     def _create(self) -> Completion:
         with malformed_response_guard(self.provider):
-            return self._completion(self._raw_post(self._sync()))
+            return self._completion(self._raw_post(self._sdk(False)))
 
     async def _create_async(self) -> Completion:
         with malformed_response_guard(self.provider):
-            return self._completion(await self._raw_post(self._async()))
+            return self._completion(await self._raw_post(self._sdk(True)))
 
     # ------------------------------------------------------------------ wire format
     def _completion(self, response: Any) -> Completion:
@@ -162,17 +134,8 @@ class OpenAIAgent(LlmAgent):
             if function is None:  # a non-function tool call type: nothing the env can run
                 continue
             calls.append(ToolCall(call.id, function.name, parse_arguments(function.arguments)))
-        usage = response.usage
-        details = getattr(usage, "prompt_tokens_details", None) if usage else None
-        return Completion(
-            text=(getattr(message, "content", None) or ""),
-            calls=calls,
-            model=response.model or self.model,
-            input_tokens=(usage.prompt_tokens or 0) if usage else 0,
-            output_tokens=(usage.completion_tokens or 0) if usage else 0,
-            cached_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
-            raw=message,
-        )
+        return Completion(text=(getattr(message, "content", None) or ""), calls=calls,
+                          usage=openai_usage(response, self.model), raw=message)
 
     def _remember(self, completion: Completion) -> None:
         entry: dict[str, Any] = {"role": "assistant", "content": completion.text or None}

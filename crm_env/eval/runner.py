@@ -32,7 +32,6 @@ from crm_env.agents.base import Agent, LlmCall
 from crm_env.datasets.format import Conversation
 from crm_env.envs.env import CrmEnv
 from crm_env.errors import ConfigError, InfrastructureError
-from crm_env.eval import judging
 from crm_env.eval.config import (
     RESULTS_FILE,
     RUN_FILE,
@@ -168,7 +167,9 @@ class Runner:
 
     # ------------------------------------------------------------------ env plumbing
     def _new_slot(self) -> _Slot:
-        judge = judging.recording_judge(self.judge_spec, self.judge_cache, self.config.timeout) if self.judge_spec else None
+        # One judge per slot (its calls are drained after each of the slot's steps), one verdict cache for all.
+        judge = (Judge.from_spec(self.judge_spec, cache=self.judge_cache, timeout=self.config.timeout)
+                 if self.judge_spec else None)
         slot = _Slot(env=None, judge=judge)  # type: ignore[arg-type]
         slot.env = CrmEnv(dataset=self.prepared.conversations, split=None, backend=self.config.backend,
                           judge=judge, max_tool_calls=self.config.max_tool_calls, conversation_seed=None,
@@ -232,7 +233,7 @@ class Runner:
                     action = json.dumps(action, default=str)
                 slot.events.clear()
                 obs, _, terminated, truncated, info = await self._env(lambda a=action: slot.env.step(a))
-                judge_calls = account(self._record_calls(judging.drain(slot.judge)))
+                judge_calls = account(self._record_calls(slot.judge.drain_calls() if slot.judge else []))
                 steps.append(_step(action, slot.events, latency, calls))
                 if "reward_breakdown" in info:
                     if info["judge_error"]:

@@ -7,26 +7,35 @@ the expected refusal), and returns two scores in [0, 1]: *goal* (was the request
 numbers). Verdicts are cached by (model, SHA-256 of the prompt), so a re-run costs nothing.
 
 Clients are pluggable: ``OpenAICompatibleClient`` (OpenAI, vLLM, Ollama... via ``base_url``) and
-``AnthropicClient``; SDK clients are built at the first call, never at import. API keys come only from
+``AnthropicClient`` use the provider plumbing the agents use (``crm_env.providers``: shared SDK clients
+built at the first call, never at import; our retries; the same usage conventions) and record each call
+as an ``LlmCall`` (role ``judge``) for the runner's token and cost accounting. API keys come only from
 environment variables and are never logged or shown in ``repr``. Any failure — network, timeout, HTTP
-error, a malformed verdict — raises ``JudgeError``; the ensemble reports it as an error, never as 0.
+error once retries are spent, a malformed verdict — raises ``JudgeError``; the ensemble reports it as an
+error, never as 0.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import random
 import re
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from crm_env.errors import ConfigError, InfrastructureError
+from crm_env.providers.clients import malformed_response_guard, provider_client
+from crm_env.providers.retry import RetryPolicy, call_with_retries
+from crm_env.providers.sampling import anthropic_sampling
+from crm_env.providers.usage import LlmCall, TokenUsage, anthropic_usage, openai_usage
 
 GOAL_WEIGHT = 0.7
 PROCESS_WEIGHT = 0.3
 PASS_THRESHOLD = 0.8
+TEMPERATURE = 0.0  # the same prompt should get the same verdict (the cache assumes it)
 
 SYSTEM_PROMPT = (
     "You grade one turn of a CRM assistant. You get the user's request, the assistant's tool calls with their "
@@ -71,86 +80,85 @@ class JudgeClient(Protocol):
         """The model's text answer; raises on any transport failure."""
 
 
-class OpenAICompatibleClient:
-    """Chat completions through the ``openai`` SDK; any OpenAI-compatible server via ``base_url``.
+class ProviderClient:
+    """What both provider clients share: the shared SDK client (``crm_env.providers.clients``), our
+    bounded retries (the SDK's are off) and an ``LlmCall`` (role ``judge``) per answered request, kept in
+    ``calls`` until ``drain_calls``. The key is read from ``$api_key_env`` at each call, never stored.
 
     Args:
         model: Model name.
-        base_url: Server URL (e.g. ``http://localhost:8000/v1``); OpenAI's when None.
-        api_key_env: Environment variable holding the key. Local servers often need none.
+        base_url: Another endpoint (an OpenAI-compatible server, a proxy); the provider's API when None.
+            With a base URL the key is optional (local servers often need none).
+        api_key_env: Environment variable holding the key (the provider's usual one by default).
         timeout: Seconds per request.
-        max_retries: SDK retries on connection errors and 5xx / 429.
+        retry: Retries on 429 / 5xx / timeouts / dropped connections; when they run out the judge fails
+            with ``JudgeError``.
     """
 
-    def __init__(self, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 60.0, max_retries: int = 2) -> None:
+    provider = ""
+    key_variable = ""
+
+    def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
+                 timeout: float = 60.0, retry: RetryPolicy | None = None) -> None:
         self.model = model
         self.base_url = base_url
-        self.api_key_env = api_key_env
+        self.api_key_env = api_key_env or self.key_variable
         self.timeout = timeout
-        self.max_retries = max_retries
-        self._client: Any = None
-
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import openai
-
-            key = os.environ.get(self.api_key_env)
-            if key is None and self.base_url is None:
-                raise ConfigError(f"set ${self.api_key_env} to use the OpenAI judge")
-            self._client = openai.OpenAI(api_key=key or "not-needed", base_url=self.base_url,
-                                         timeout=self.timeout, max_retries=self.max_retries)
-        return self._client
+        self.retry = retry or RetryPolicy()
+        self.calls: list[LlmCall] = []
+        self._rng = random.Random(0)  # retry jitter only
 
     def complete(self, system: str, prompt: str) -> str:
-        response = self._sdk().chat.completions.create(
-            model=self.model, temperature=0,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
-        )
-        return response.choices[0].message.content or ""
+        started = time.perf_counter()
+        answer, attempts = call_with_retries(lambda: self._request(system, prompt), self.retry, self._rng)
+        text, usage = answer
+        self.calls.append(LlmCall.of("judge", self.provider, usage, time.perf_counter() - started, attempts))
+        return text
+
+    def drain_calls(self) -> list[LlmCall]:
+        """The calls answered since the last drain."""
+        calls, self.calls = self.calls, []
+        return calls
+
+    def _sdk(self) -> Any:
+        return provider_client(self.provider, self.api_key_env, self.base_url, self.timeout)
+
+    def _request(self, system: str, prompt: str) -> tuple[str, TokenUsage]:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"OpenAICompatibleClient(model={self.model!r}, base_url={self.base_url!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_client": None}
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
 
 
-class AnthropicClient:
+class OpenAICompatibleClient(ProviderClient):
+    """Chat completions through the ``openai`` SDK; any OpenAI-compatible server via ``base_url``."""
+
+    provider = "openai"
+    key_variable = "OPENAI_API_KEY"
+
+    def _request(self, system: str, prompt: str) -> tuple[str, TokenUsage]:
+        with malformed_response_guard(self.provider):
+            response = self._sdk().chat.completions.create(
+                model=self.model, temperature=TEMPERATURE,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+            )
+        return response.choices[0].message.content or "", openai_usage(response, self.model)
+
+
+class AnthropicClient(ProviderClient):
     """Messages through the ``anthropic`` SDK; the key from ``$ANTHROPIC_API_KEY`` (or ``api_key_env``)."""
 
-    def __init__(self, model: str, api_key_env: str = "ANTHROPIC_API_KEY", base_url: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 2) -> None:
-        self.model = model
-        self.api_key_env = api_key_env
-        self.base_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._client: Any = None
+    provider = "anthropic"
+    key_variable = "ANTHROPIC_API_KEY"
 
-    def _sdk(self) -> Any:
-        if self._client is None:
-            import anthropic
-
-            key = os.environ.get(self.api_key_env)
-            if key is None:
-                raise ConfigError(f"set ${self.api_key_env} to use the Anthropic judge")
-            self._client = anthropic.Anthropic(api_key=key, base_url=self.base_url, timeout=self.timeout,
-                                               max_retries=self.max_retries)
-        return self._client
-
-    def complete(self, system: str, prompt: str) -> str:
-        response = self._sdk().messages.create(
-            model=self.model, max_tokens=400, temperature=0, system=system,
-            messages=[{"role": "user", "content": prompt}],
-        )
-        return "".join(getattr(block, "text", "") for block in response.content)
-
-    def __repr__(self) -> str:
-        return f"AnthropicClient(model={self.model!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_client": None}
+    def _request(self, system: str, prompt: str) -> tuple[str, TokenUsage]:
+        with malformed_response_guard(self.provider):
+            response = self._sdk().messages.create(
+                model=self.model, max_tokens=400, system=system,
+                messages=[{"role": "user", "content": prompt}], **anthropic_sampling(self.model, TEMPERATURE),
+            )
+        text = "".join(getattr(block, "text", "") for block in response.content)
+        return text, anthropic_usage(response, self.model)
 
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
@@ -183,7 +191,7 @@ class Judge:
 
     Args:
         client: An ``OpenAICompatibleClient``, ``AnthropicClient`` or anything with ``model`` and
-            ``complete(system, prompt)``.
+            ``complete(system, prompt)`` (and optionally ``drain_calls()`` returning its ``LlmCall`` records).
         cache: Where verdicts are kept; share one mapping between judges to share verdicts.
     """
 
@@ -192,16 +200,22 @@ class Judge:
         self.cache: MutableMapping[str, dict[str, Any]] = {} if cache is None else cache
 
     @classmethod
-    def from_spec(cls, spec: str, **options: Any) -> Judge:
-        """``"openai:MODEL"``, ``"openai:MODEL@http://host:port/v1"`` or ``"anthropic:MODEL"``."""
+    def from_spec(cls, spec: str, *, cache: MutableMapping[str, dict[str, Any]] | None = None,
+                  **options: Any) -> Judge:
+        """``"openai:MODEL"``, ``"openai:MODEL@http://host:port/v1"`` or ``"anthropic:MODEL[@BASE_URL]"``;
+        ``options`` go to the client (``timeout``, ``retry``, ``api_key_env``).
+
+        Raises:
+            ConfigError: The spec names no model or an unknown provider.
+        """
         provider, _, rest = spec.partition(":")
         model, _, base_url = rest.partition("@")
         if not model:
             raise ConfigError(f"judge spec {spec!r}: use 'openai:MODEL[@BASE_URL]' or 'anthropic:MODEL'")
         if provider == "openai":
-            return cls(OpenAICompatibleClient(model, base_url=base_url or None, **options))
+            return cls(OpenAICompatibleClient(model, base_url=base_url or None, **options), cache)
         if provider == "anthropic":
-            return cls(AnthropicClient(model, base_url=base_url or None, **options))
+            return cls(AnthropicClient(model, base_url=base_url or None, **options), cache)
         raise ConfigError(f"judge spec {spec!r}: unknown provider {provider!r}; use 'openai' or 'anthropic'")
 
     @staticmethod
@@ -228,6 +242,11 @@ class Judge:
         verdict = parse_verdict(text, model)
         self.cache[key] = {"goal": verdict.goal, "process": verdict.process, "rationale": verdict.rationale}
         return verdict
+
+    def drain_calls(self) -> list[LlmCall]:
+        """The provider calls made since the last drain (none from a client that records none)."""
+        drain = getattr(self.client, "drain_calls", None)
+        return drain() if drain is not None else []
 
     def __repr__(self) -> str:
         return f"Judge({self.client!r}, cached={len(self.cache)})"

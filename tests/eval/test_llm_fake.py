@@ -4,12 +4,14 @@ an outage mid-run becomes infrastructure failures; a resume completes them."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 from pathlib import Path
 
 import pytest
 
 from crm_env.agents import RetryPolicy, build_agent
+from crm_env.agents.replay import ReplayAgent
 from crm_env.datasets import dump, load
 from crm_env.eval.config import RunConfig
 from crm_env.eval.job import run_eval
@@ -68,3 +70,27 @@ def test_llm_run_with_outage_then_resume(tmp_path: Path, kind: str) -> None:
     loaded = load_results(tmp_path / "run" / "results.jsonl")
     assert len(loaded.lines) == 12 and loaded.duplicates == 0
     assert any(line.infra_history for line in loaded.lines.values())
+
+
+class _Paraphrasing(ReplayAgent):
+    """The oracle's calls with a vague reply: the reply check cannot decide, so the judge is consulted."""
+
+    def act(self, observation):
+        action = json.loads(super().act(observation))
+        return json.dumps({"respond": "Done, as you asked."} if "respond" in action else action)
+
+
+def test_judge_calls_are_recorded_per_turn_and_role(tmp_path: Path) -> None:
+    convs = load("arc-crm-1200", split="eval-400")[:4]
+    data = dump(convs, tmp_path / "convs.jsonl")
+    with providers.FakeProvider("openai", model="gpt-4.1-mini") as judge:
+        judge.default = lambda body: (200, {}, judge._answer({"respond": '{"goal": 1, "process": 1}'}))
+        config = RunConfig(conversations=str(data), split=None, output=str(tmp_path / "run"), agent="replay",
+                           progress=False, judge=True, judge_model=f"openai:gpt-4.1-mini@{judge.url}")
+        summary = run_eval(config, agent_factory=lambda c, t, s: _Paraphrasing([c]), out=io.StringIO())
+    calls = [call for line in load_results(tmp_path / "run" / "results.jsonl").lines.values()
+             for turn in line.turns for call in turn.judge_calls]
+    assert 0 < len(calls) == len(judge.requests)  # every request the judge made, on the turn it graded
+    assert all(c.role == "judge" and c.provider == "openai" and c.model == "gpt-4.1-mini" for c in calls)
+    assert {(c.input_tokens, c.output_tokens, c.cached_tokens, c.attempts) for c in calls} == {(1200, 40, 1000, 1)}
+    assert summary["usage"]["by_role"]["judge"]["calls"] == len(calls)

@@ -157,7 +157,8 @@ def test_anthropic_judge_grades_and_records_usage(monkeypatch, model: str, tempe
         assert verdict.score == pytest.approx(0.85) and verdict.passed
         body = fake.requests[0]
         assert fake.paths[0].endswith("/v1/messages") and "sk-ant-secret" in str(fake.headers[0].values())
-        assert body["model"] == model and body["max_tokens"] == 400 and body["messages"][-1]["content"] == "prompt F"
+        assert body["model"] == model and body["max_tokens"] == 400
+        assert body["messages"] == [{"role": "user", "content": "prompt F"}]
         # The 2.x SDK has no ``temperature`` parameter: sent in the body, only to models that accept it.
         assert body.get("temperature") == temperature
         [call] = judge.drain_calls()
