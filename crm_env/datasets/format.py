@@ -12,10 +12,10 @@ so an agent's own created ids flow into later turns.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,7 +29,6 @@ from crm_env.tools import get_spec
 
 FORMAT_VERSION = 1
 REFERENCE = re.compile(r"\{\{turn_(\d+)\.([A-Za-z_][A-Za-z0-9_]*)\}\}")
-_SEEDS: dict[int, Seed] = {}
 COMPLEXITY_TURNS: dict[str, tuple[int, int]] = {"simple": (1, 3), "medium": (4, 6), "complex": (7, 10)}
 
 
@@ -111,14 +110,13 @@ class Conversation(_Strict):
         Raises:
             SeedError: The initial records are invalid.
         """
-        # Cached beside the model (not in a private attribute) so equality stays field-based.
-        key = id(self)
-        seed = _SEEDS.get(key)
-        if seed is None:
-            seed = build_seed(self.initial_records, Clock.at(self.as_of))
-            _SEEDS[key] = seed
-            weakref.finalize(self, _SEEDS.pop, key, None)
-        return seed
+        return self._checked_seed
+
+    @cached_property
+    def _checked_seed(self) -> Seed:
+        # A cached_property lives in the instance __dict__, outside the fields: equality and dumps
+        # stay field-based.
+        return build_seed(self.initial_records, Clock.at(self.as_of))
 
     @model_validator(mode="after")
     def _shape(self) -> Conversation:
