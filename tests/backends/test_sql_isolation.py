@@ -133,3 +133,39 @@ def test_reset_is_a_rollback_not_a_truncate(pg_url: str) -> None:
         box.snapshot()
         assert not any("TRUNCATE" in s.upper() or s.upper().startswith("DELETE") for s in statements)
         assert box.snapshot()["Client"] == []
+
+
+def test_a_load_is_one_round_trip_and_a_failing_call_keeps_the_previous_one(pg_url: str) -> None:
+    from psycopg.pq import PipelineStatus
+
+    from crm_env.errors import NotFoundError
+
+    store = SqlStore(pg_url)
+    try:
+        store.begin_episode()
+        sent: list[tuple[str, bool]] = []  # (statement's first words, sent inside a pipeline)
+
+        @sa.event.listens_for(store.connection, "before_cursor_execute")
+        def _record(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+            piped = conn.connection.dbapi_connection.info.pipeline_status != PipelineStatus.OFF
+            sent.append((" ".join(statement.split()[:2]), piped))
+
+        company = {"company_id": "22222222-2222-4222-8222-222222222222", "name": "Kept", "type": None,
+                   "industry": None, "address": None, "contacts": None}
+        store.load({"Client": SEED["Client"], "Company": [company]})
+        # The savepoint and both tables' INSERTs share one pipeline, hence one sync.
+        assert sent == [("SAVEPOINT crm_call", True), ("INSERT INTO", True), ("INSERT INTO", True)]
+        sent.clear()
+        with store.atomic():
+            store.update("Company", company["company_id"], {"name": "Kept too"})
+        # The load's pending RELEASE travels with this scope's SAVEPOINT.
+        assert sent[0] == ("RELEASE SAVEPOINT", False) and [w for w, _ in sent[1:]] == ["UPDATE crm_company"]
+        with pytest.raises(NotFoundError), store.atomic():
+            store.insert("Contact", {"contact_id": "44444444-4444-4444-8444-444444444444", "first_name": "A",
+                                     "last_name": "B", "title": None, "email": None, "phone": None,
+                                     "client_id": "55555555-5555-4555-8555-555555555555", "notes": None})
+        dump = store.dump()
+        assert [c["name"] for c in dump["Company"]] == ["Kept too"]  # the previous call's write stays
+        assert [c["client_id"] for c in dump["Client"]] == [CLIENT] and dump["Contact"] == []
+    finally:
+        store.close()
