@@ -18,7 +18,18 @@ _SORT_KEYS = {entity: facts.sort_key for entity, facts in ENTITIES.items()}
 
 
 def _sort_key(fields: tuple[str, ...]):
-    # Nulls sort last, as PostgreSQL does for ascending order.
+    # Nulls sort last, as PostgreSQL does for ascending order. The usual one to three fields are
+    # spelled out (the same key tuples, without a generator per record).
+    if len(fields) == 1:
+        (f1,) = fields
+        return lambda r: ((r[f1] is None, r[f1] or ""),)
+    if len(fields) == 2:
+        f1, f2 = fields
+        return lambda r: ((r[f1] is None, r[f1] or ""), (r[f2] is None, r[f2] or ""))
+    if len(fields) == 3:
+        f1, f2, f3 = fields
+        return lambda r: ((r[f1] is None, r[f1] or ""), (r[f2] is None, r[f2] or ""), (r[f3] is None, r[f3] or ""))
+
     def key(record: Record) -> tuple:
         return tuple((record[f] is None, record[f] or "") for f in fields)
 
@@ -45,9 +56,26 @@ def _copier(list_fields: tuple[str, ...]):
     return copy
 
 
-_COPY = {
-    entity: _copier(tuple(f.name for f in facts.fields if f.json_type == "array")) for entity, facts in ENTITIES.items()
-}
+_LIST_FIELDS = {entity: tuple(f.name for f in facts.fields if f.json_type == "array") for entity, facts in ENTITIES.items()}
+_COPY = {entity: _copier(fields) for entity, fields in _LIST_FIELDS.items()}
+
+
+def _owner(list_fields: tuple[str, ...]):
+    # For a dict the store has just built itself (so already a copy): only its list fields, which may
+    # still be the caller's, need copying.
+    if not list_fields:
+        return None
+
+    def own(record: Record) -> Record:
+        for name in list_fields:
+            if record.get(name) is not None:
+                record[name] = list(record[name])
+        return record
+
+    return own
+
+
+_OWN = {entity: _owner(fields) for entity, fields in _LIST_FIELDS.items()}
 
 
 class _Atomic:
@@ -115,7 +143,9 @@ class MemoryStore:
         previous = table[record_id]
         if self._undo is not None:
             self._undo.append((table, record_id, previous))
-        table[record_id] = _COPY[entity]({**previous, **changes})
+        record = {**previous, **changes}  # a new dict already
+        own = _OWN[entity]
+        table[record_id] = record if own is None else own(record)
 
     def delete(self, entity: Entity, record_id: str) -> None:
         table = self._tables[entity]
@@ -132,7 +162,10 @@ class MemoryStore:
         offset: int = 0,
     ) -> Page:
         rows = self._tables[entity].values()
-        if conditions:
+        if len(conditions) == 1:
+            (condition,) = conditions
+            rows = [r for r in rows if matches(r, condition)]
+        elif conditions:
             rows = [r for r in rows if all(matches(r, c) for c in conditions)]
         ordered = sorted(rows, key=_KEY_FUNCS[entity])
         end = None if limit is None else offset + limit

@@ -255,7 +255,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
 
     def _invalid(self, message: str) -> None:
         self._turn_errors += 1
-        self._last_result = json.dumps({"tool": None, "ok": False, "error_type": "invalid_action", "error": message})
+        self._last_result = _dumps({"tool": None, "ok": False, "error_type": "invalid_action", "error": message})
         if self.telemetry is not None:
             self._emit({"event": "tool_result", "turn": self._turn_index, "ok": False,
                         "error_type": "invalid_action", "error": message})
@@ -281,23 +281,47 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             record_ids(data, seen)
         self._unseen.clear()
 
+    def _fold_exact(self, results: Sequence[Any]) -> set[str] | None:
+        """For a turn whose gold outcome is the agent's own identical calls: the ids in the successful
+        results (what the retrieval check expects), folded into ``_seen_ids`` at once, since those
+        results are the newest of ``_unseen`` (scanned once instead of twice). None if they are not."""
+        data = [r.data for r in results if r.ok]
+        unseen = self._unseen
+        count = len(data)
+        if count > len(unseen) or any(a is not b for a, b in zip(data, unseen[len(unseen) - count:])):
+            return None
+        ids: set[str] = set()
+        for item in data:
+            record_ids(item, ids)
+        del unseen[len(unseen) - count:]
+        self._seen_ids |= ids
+        return ids
+
     def _end_turn(self, reply: str) -> TurnVerdict:
         turn = self._turn
         changes = self.sandbox.changes[self._turn_mark:]
         gold = self._replay.exact(self._gold_calls, [(c.tool, c.arguments, c.result) for c in self._turn_calls], changes)
+        exact = gold is not None
         if gold is None:
             gold = self._replay.run(self._gold_calls)
         plan = self._turn_plan
         facts = [resolve(v, self._bindings, missing="keep") for v in plan.facts] if plan.facts_refs else plan.facts
-        if plan.read_request and self._unseen:
-            self._fold_seen()
+        gold_ids = None
+        if plan.read_request:
+            if exact:
+                gold_ids = self._fold_exact(gold.results)
+            if self._unseen:
+                self._fold_seen()
         verdict = score_turn(turn, gold, self._turn_calls, changes, reply, self._seen_ids, self._turn_errors,
-                             facts, self.judge, self._user_message, plan.is_write)
+                             facts, self.judge, self._user_message, plan.is_write, gold_ids)
         self._replay.apply(changes)
         self._successes.append(verdict.success)
         self._strict = self._strict and verdict.success
         if turn.turn_id in self._plan.referenced:  # only turns that later turns refer to need bindings
-            self._bindings[turn.turn_id] = {**_bindings(gold.results), **_bindings(c.result for c in self._turn_calls)}
+            if exact:  # the gold results are the agent's own: both sides bind the same fields
+                self._bindings[turn.turn_id] = _bindings(gold.results)
+            else:
+                self._bindings[turn.turn_id] = {**_bindings(gold.results), **_bindings(c.result for c in self._turn_calls)}
         if self.telemetry is not None:
             self._emit({"event": "turn_verdict", "turn": self._turn_index, "turn_id": turn.turn_id,
                         "success": verdict.success, "shaped_reward": verdict.shaped, "reply": reply,
@@ -328,7 +352,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             if not changes and self._plan.full_state is not None:
                 text = self._plan.full_state
             else:
-                text = json.dumps(self.sandbox.snapshot())
+                text = _dumps(self.sandbox.snapshot())
                 if not changes:
                     self._plan.full_state = text
         elif self.state_view == "counts":
@@ -338,7 +362,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             for change in changes[self._state_mark:]:
                 if change.op is not ChangeOp.UPDATE:
                     self._counts[change.entity.value] += 1 if change.op is ChangeOp.CREATE else -1
-            text = json.dumps(self._counts)
+            text = _dumps(self._counts)
         else:
             text = self._changed_view(changes[max(self._state_mark, 0):])
         self._state_mark = len(changes)
@@ -359,7 +383,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
                 else:
                     pieces.setdefault(entity, {})[rid] = f"{_json_text(rid)}: {_dumps(change.after)}"
         if pieces is None:
-            return json.dumps(changed)
+            return _dumps(changed)
         return "{" + ", ".join(f"{_json_text(entity)}: {{{', '.join(records.values())}}}"
                                for entity, records in pieces.items()) + "}"
 
@@ -464,8 +488,23 @@ def _frozen_reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]
     return pickle.dumps(json.loads(_encode(_reference(turn, gold_calls))), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-_encode = json.JSONEncoder(default=str).encode  # json.dumps(value, default=str) without a new encoder per call
-_dumps = json.JSONEncoder().encode  # json.dumps(value)
+def _json_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """``json.JSONEncoder(default=default).encode``, calling the C encoder directly: ``encode`` builds
+    the very same encoder (with its own circular-reference markers) per call, plus Python-level
+    overhead. Falls back to ``encode`` where the C encoder is missing."""
+    make = json.encoder.c_make_encoder
+    if make is None:
+        return json.JSONEncoder(default=default).encode
+    text = json.encoder.encode_basestring_ascii
+
+    def encode(value: Any) -> str:
+        return "".join(make({}, default, text, None, ": ", ", ", False, False, True)(value, 0))
+
+    return encode
+
+
+_encode = _json_encoder(str)  # json.dumps(value, default=str)
+_dumps = _json_encoder(json.JSONEncoder().default)  # json.dumps(value)
 _json_text = json.encoder.encode_basestring_ascii  # json.dumps(text) for a str
 
 

@@ -36,7 +36,7 @@ def parse_action(action: object) -> dict[str, Any]:
             raise ValueError("the action is not UTF-8 text") from None
     if isinstance(action, str):
         try:
-            action = json.loads(action)
+            action = _loads(action)
         except (ValueError, RecursionError) as exc:
             raise ValueError(
                 f"the action is not valid JSON ({exc}); send "
@@ -71,6 +71,20 @@ def parse_action(action: object) -> dict[str, Any]:
 
 
 _BYTES = (bytes, bytearray)
+_scan = json.decoder.JSONDecoder().scan_once  # what json.loads runs, without its wrappers
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``. An object without surrounding whitespace (what agents send) is scanned
+    directly; anything else, and every error, goes through ``json.loads`` itself."""
+    if type(text) is str and text[:1] == "{" and text[-1:] == "}":
+        try:
+            value, end = _scan(text, 0)
+        except Exception:  # noqa: BLE001  (json.loads raises the proper error)
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
 
 
 class ActionSpace(spaces.Space[str]):

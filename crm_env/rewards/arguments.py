@@ -17,12 +17,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crm_env.rewards.canon import canonical_argument
-from crm_env.rewards.component import Component, Status
+from crm_env.rewards.component import Component, Status, shared
 
 NAME = "arguments"
 
 
 def _compare(gold: Mapping[str, Any], actual: Mapping[str, Any]) -> tuple[int, dict[str, Any], list[str], list[str]]:
+    if gold == actual:  # every argument equal (the common case): nothing to canonicalise or report
+        return len(gold), {}, [], []
     matched = 0
     mismatches: dict[str, Any] = {}
     case: list[str] = []
@@ -55,8 +57,8 @@ def match_arguments(
     if not gold_calls:
         return Component(NAME, Status.NOT_APPLICABLE, None, "no gold calls")
     scores: list[float] = []
-    report: list[dict[str, Any]] = []
-    case_mismatches: list[str] = []
+    rows: list[tuple[str, tuple[int, dict[str, Any], list[str], list[str]] | None, int, int]] = []
+    perfect = True  # every gold call matched by a call with every argument equal and nothing extra
     for tool, gold in gold_calls:
         size = len(gold)
         # The first call of the tool with the most matched, then fewest mismatched, arguments; a call
@@ -74,14 +76,43 @@ def match_arguments(
                 best, best_key = result, key
         if best is None:
             scores.append(0.0)
-            report.append({"tool": tool, "called": False})
+            rows.append((tool, None, size, 0))
+            perfect = False
             continue
-        matched, mismatches, case, extra = best
+        matched, mismatches, _, extra = best
         unset = 0  # gold arguments given as null count as matched, but not as wanted
         for value in gold.values():
             if value is None:
                 unset += 1
         scores.append(matched / size if size else 1.0)
+        rows.append((tool, best, size, unset))
+        if perfect and (mismatches or extra or matched != size):
+            perfect = False
+    if perfect:
+        # The common verdict (every call exact) depends only on the tools and argument counts: built
+        # once, shared (components are immutable), handed out as fresh copies by to_dict().
+        key = tuple([(tool, size, unset) for tool, _, size, unset in rows])
+        component = _PERFECT.get(key)
+        if component is None:
+            if len(_PERFECT) >= _PERFECT_MAX:
+                _PERFECT.clear()
+            component = _PERFECT[key] = _component(scores, rows, True)
+        return component
+    return _component(scores, rows, False)
+
+
+def _component(
+    scores: list[float],
+    rows: list[tuple[str, tuple[int, dict[str, Any], list[str], list[str]] | None, int, int]],
+    share: bool,
+) -> Component:
+    report: list[dict[str, Any]] = []
+    case_mismatches: list[str] = []
+    for tool, best, size, unset in rows:
+        if best is None:
+            report.append({"tool": tool, "called": False})
+            continue
+        matched, mismatches, case, extra = best
         report.append({"tool": tool, "called": True, "matched": matched - unset, "of": size - unset,
                        "mismatches": mismatches, "extra": extra})
         if case:
@@ -91,5 +122,11 @@ def match_arguments(
     rationale = f"{exact} of {len(scores)} gold call(s) matched exactly"
     if case_mismatches:
         rationale += f"; letter-case mismatches: {', '.join(case_mismatches)}"
-    return Component(NAME, Status.DIAGNOSTIC, round(score, 4), rationale,
-                     {"calls": report, "case_mismatches": case_mismatches})
+    details = {"calls": report, "case_mismatches": case_mismatches}
+    if share:
+        return shared(NAME, Status.DIAGNOSTIC, round(score, 4), rationale, details)
+    return Component(NAME, Status.DIAGNOSTIC, round(score, 4), rationale, details)
+
+
+_PERFECT: dict[tuple[tuple[str, int, int], ...], Component] = {}
+_PERFECT_MAX = 4096

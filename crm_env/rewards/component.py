@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -25,12 +26,18 @@ class Component:
     score: float | None
     rationale: str
     details: dict[str, Any] = field(default_factory=dict)
+    # to_dict()'s result, pickled, for components shared between turns (see ``shared``); never copied
+    # by dataclasses.replace, so a replaced component computes its own
+    _snapshot: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASS
 
     def to_dict(self) -> dict[str, Any]:
+        snapshot = self._snapshot
+        if snapshot is not None:
+            return _loads(snapshot)  # a fresh deep copy in one call
         out = {"status": _STATUS_TEXT[self.status], "score": self.score, "rationale": self.rationale}
         if self.details:
             out["details"] = _fresh(self.details)
@@ -48,6 +55,18 @@ def _fresh(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [v if type(v) in _SCALARS else _fresh(v) for v in value]
     return value
+
+
+_loads = pickle.loads
+
+
+def shared(name: str, status: Status, score: float | None, rationale: str, details: dict[str, Any]) -> Component:
+    """A component with details meant to be shared between turns: its ``to_dict()`` is computed once
+    and handed out as fresh copies. Nobody may mutate ``details`` afterwards (components are immutable)."""
+    component = Component(name, status, score, rationale, details)
+    snapshot = pickle.dumps(component.to_dict(), protocol=pickle.HIGHEST_PROTOCOL)
+    object.__setattr__(component, "_snapshot", snapshot)
+    return component
 
 
 _PLAIN: dict[tuple[str, Status, float | None, str], Component] = {}  # detail-free verdicts repeat: share them (immutable)

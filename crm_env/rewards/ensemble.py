@@ -82,6 +82,7 @@ def score_turn(
     judge: Judge | None = None,
     request: str | None = None,
     is_write: bool | None = None,
+    gold_ids: set[str] | None = None,
 ) -> TurnVerdict:
     """Score one finished turn.
 
@@ -97,20 +98,26 @@ def score_turn(
         judge: Consulted for undecided components.
         request: The user message as shown to the agent (for the judge).
         is_write: ``turn.is_write`` when the caller has it already (the env computes it once per turn).
+        gold_ids: ``record_ids`` of the successful gold results when the caller has them already.
     """
     net = net_changes(changes)
     expect_success = turn.expect_success
-    broken = [r for r in gold.results if not r.ok] if expect_success else []
-    if broken:
+    broken = None
+    if expect_success:
+        for result in gold.results:
+            if not result.ok:
+                broken = result
+                break
+    if broken is not None:
         # An earlier mistake (e.g. a record never created) makes this request impossible in this episode:
         # the gold calls themselves fail, so matching their (empty) change log would reward doing nothing.
         components: dict[str, Component] = {"state": failed(
             "state", f"the request cannot be carried out in this episode's state (the reference call "
-                     f"{broken[0].tool} fails: {broken[0].error})")}
+                     f"{broken.tool} fails: {broken.error})")}
     else:
         components = {"state": validate_state(changes, gold.changes, net)}
     if expect_success and not (turn.is_write if is_write is None else is_write):
-        components["retrieval"] = validate_retrieval(gold.results, seen_ids, (c.result for c in calls))
+        components["retrieval"] = validate_retrieval(gold.results, seen_ids, (c.result for c in calls), gold_ids)
     else:
         components["retrieval"] = _NOT_READ
     if expect_success:
@@ -124,10 +131,11 @@ def score_turn(
     others_pass = True
     for name in DECISIVE:
         status = components[name].status
-        if status is Status.UNDECIDED:
-            pending.append(name)
-        elif status is not Status.PASS and status is not Status.NOT_APPLICABLE:
-            others_pass = False
+        if status is not _PASS and status is not _NOT_APPLICABLE:
+            if status is _UNDECIDED:
+                pending.append(name)
+            else:
+                others_pass = False
     if pending and judge is not None and others_pass:
         reference = {"expect_success": turn.expect_success, "expected_error": turn.expected_error,
                      "reply_facts": [{"label": f.label, "value": v} for f, v in
@@ -157,16 +165,32 @@ def score_turn(
         for name in pending:
             why = "no judge configured" if judge is None else "not consulted: another check failed"
             components[name] = failed(name, f"{components[name].rationale} ({why})")
-    components["tool_errors"] = plain("tool_errors", Status.DIAGNOSTIC, float(tool_errors),
-                                      f"{tool_errors} failed call(s) or invalid action(s)")
-    success = True
-    for name in DECISIVE:
-        status = components[name].status
-        if status is not Status.PASS and status is not Status.NOT_APPLICABLE:
-            success = False
-            break
+    if not pending and others_pass:
+        success = True  # nothing was undecided and nothing failed
+    else:
+        success = True
+        for name in DECISIVE:
+            status = components[name].status
+            if status is not _PASS and status is not _NOT_APPLICABLE:
+                success = False
+                break
+    components["tool_errors"] = _tool_errors(tool_errors)
     return TurnVerdict(success, shaped_reward(components, tool_errors), components, tool_errors, judge_error)
 
+
+_PASS, _NOT_APPLICABLE, _UNDECIDED = Status.PASS, Status.NOT_APPLICABLE, Status.UNDECIDED
+
+
+def _tool_errors(count: int) -> Component:
+    component = _TOOL_ERRORS.get(count) if type(count) is int else None
+    if component is None:
+        component = plain("tool_errors", Status.DIAGNOSTIC, float(count), f"{count} failed call(s) or invalid action(s)")
+        if type(count) is int and 0 <= count < 64:
+            _TOOL_ERRORS[count] = component
+    return component
+
+
+_TOOL_ERRORS: dict[int, Component] = {}
 
 # Components are immutable: the not-applicable verdicts every turn repeats are built once.
 _NOT_READ = not_applicable("retrieval", "not a read request")
@@ -176,11 +200,14 @@ _NOT_REFUSED = not_applicable("refusal", "the request is valid")
 def shaped_reward(components: dict[str, Component], tool_errors: int) -> float:
     """The documented weighted sum (see the module docstring)."""
     total = weight = 0.0
+    get = components.get
     for name, w in WEIGHTS.items():
-        component = components.get(name)
-        if component is not None and component.score is not None:
-            total += w * component.score
-            weight += w
+        component = get(name)
+        if component is not None:
+            score = component.score
+            if score is not None:
+                total += w * score
+                weight += w
     value = total / weight if weight else 0.0
     value -= min(MAX_TOOL_ERROR_PENALTY, TOOL_ERROR_PENALTY * tool_errors)
     return round(min(1.0, max(0.0, value)), 6)

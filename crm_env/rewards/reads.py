@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_env.datasets.format import ReplyFact
-from crm_env.rewards.canon import Reply, compile_fact
+from crm_env.rewards.canon import Fact, Reply, compile_fact
 from crm_env.rewards.component import Component, failed, not_applicable, passed, undecided
 from crm_env.sandbox import ToolResult
 
@@ -53,13 +53,18 @@ _CONTAINERS = (dict, list)
 
 
 def validate_retrieval(
-    gold_results: Sequence[ToolResult], seen_ids: set[str], turn_results: Iterable[ToolResult]
+    gold_results: Sequence[ToolResult],
+    seen_ids: set[str],
+    turn_results: Iterable[ToolResult],
+    expected: set[str] | None = None,
 ) -> Component:
-    """Whether the agent has seen every record the gold reads return."""
-    expected: set[str] = set()
-    for result in gold_results:
-        if result.ok:
-            record_ids(result.data, expected)
+    """Whether the agent has seen every record the gold reads return (``expected``: those records' ids,
+    ``record_ids`` of the successful gold results, when the caller has them already)."""
+    if expected is None:
+        expected = set()
+        for result in gold_results:
+            if result.ok:
+                record_ids(result.data, expected)
     if not expected:
         tools = {r.tool for r in gold_results}
         if any(r.ok and r.tool in tools for r in turn_results):
@@ -77,16 +82,35 @@ def validate_facts(facts: Sequence[ReplyFact], reply: str, values: Sequence[Any]
     """Whether the reply states every fact (``values`` overrides the facts' values, e.g. once resolved)."""
     if not facts:
         return _NO_FACTS
-    text = Reply(reply)  # canonicalised once for all the facts
     if values is None:
-        missing = [f.label for f in facts if not compile_fact(f.value).stated(text)]
+        compiled = tuple([compile_fact(f.value) for f in facts])
+    elif len(values) != len(facts):
+        raise ValueError(f"{len(values)} fact values for {len(facts)} facts")
     else:
-        missing = [f.label for f, v in zip(facts, values, strict=True) if not compile_fact(v).stated(text)]
-    if not missing:
-        return passed(REPLY, f"reply states all {len(facts)} fact(s)")
+        compiled = tuple([compile_fact(v) for v in values])
+    # Which facts a reply states is a pure function of the reply and the compiled facts (shared per
+    # value by compile_fact, so identity stands for the value): replayed replies are checked once.
+    key = (reply, compiled)
+    flags = _STATED.get(key)
+    if flags is None:
+        text = Reply(reply)  # canonicalised once for all the facts
+        flags = tuple([fact.stated(text) for fact in compiled])
+        if len(_STATED) >= _STATED_MAX:
+            _STATED.clear()
+        _STATED[key] = flags
+    if False not in flags:
+        count = len(facts)
+        component = _ALL_STATED.get(count)
+        if component is None:
+            component = _ALL_STATED[count] = passed(REPLY, f"reply states all {count} fact(s)")
+        return component
+    missing = [f.label for f, ok in zip(facts, flags) if not ok]
     if not reply.strip():
         return failed(REPLY, "no reply was given", missing=missing)
     return undecided(REPLY, f"reply does not literally state: {', '.join(missing)}", missing=missing)
 
 
+_STATED: dict[tuple[str, tuple[Fact, ...]], tuple[bool, ...]] = {}
+_STATED_MAX = 4096
+_ALL_STATED: dict[int, Component] = {}  # per number of facts (detail-free components are immutable)
 _NO_FACTS = not_applicable(REPLY, "no facts to state")  # components are immutable: built once

@@ -11,8 +11,7 @@ import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -61,14 +60,6 @@ def parse_docstring(doc: str | None) -> Docstring:
     return Docstring(" ".join(summary.split()), " ".join(body.split()), args, returns)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
     """Inline ``$ref``s, drop titles and null branches: the schema LLM providers handle best."""
     if isinstance(schema, list):
@@ -109,6 +100,11 @@ class ToolSpec:
     optional: tuple[str, ...]
     arguments_model: type[BaseModel]
     func: Callable[..., Any]
+    validate: Callable[[Any], BaseModel] = field(init=False, repr=False, compare=False)  # model_validate, unwrapped
+
+    def __post_init__(self) -> None:
+        validator = self.arguments_model.__pydantic_validator__.validate_python
+        object.__setattr__(self, "validate", validator)
 
     @property
     def argument_names(self) -> tuple[str, ...]:
@@ -131,10 +127,13 @@ class ToolSpec:
             )
         cleaned = {k: v for k, v in arguments.items() if v is not None}
         try:
-            model = self.arguments_model.model_validate(cleaned)
+            model = self.validate(cleaned)
         except PydanticValidationError as exc:
             raise ValidationError(describe_errors(self.name, exc.errors(), self.required, self.optional)) from None
-        return {name: _plain(getattr(model, name)) for name in model.model_fields_set}
+        # The model keeps enum values (``use_enum_values``) and forbids extra keys, so the fields set are
+        # exactly the keys given, and its ``__dict__`` holds their validated values.
+        values = model.__dict__
+        return {name: values[name] for name in cleaned}
 
 
 _REGISTRY: dict[str, ToolSpec] = {}
@@ -153,7 +152,7 @@ def _build_spec(func: Callable[..., Any], kind: ToolKind) -> ToolSpec:
         (required if default is ... else optional).append(param.name)
         fields[param.name] = (hints[param.name], Field(default, description=doc.args[param.name]))
     model = create_model(  # type: ignore[call-overload]
-        f"{func.__name__}_arguments", __config__=ConfigDict(extra="forbid"), **fields
+        f"{func.__name__}_arguments", __config__=ConfigDict(extra="forbid", use_enum_values=True), **fields
     )
     raw = model.model_json_schema()
     parameters = _inline({k: v for k, v in raw.items() if k != "$defs"}, raw.get("$defs", {}))

@@ -63,3 +63,66 @@ def test_random_actions_never_raise_and_invalid_ones_change_nothing(action) -> N
     if result.get("ok") is False or "reward_breakdown" in info:
         if result.get("ok") is False:
             assert env.sandbox.snapshot() == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+).map(json.dumps).flatmap(lambda t: st.sampled_from([t, t[:-1], t + "}", " " + t, t + " x"]))))
+def test_fast_action_decoding_is_json_loads(text: str) -> None:
+    # parse_action scans plain JSON objects directly; results and errors must be json.loads' own
+    from crm_env.envs.spaces import _loads
+
+    def outcome(fn):
+        try:
+            return repr(fn(text))
+        except (ValueError, RecursionError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    assert outcome(_loads) == outcome(json.loads)
+
+
+def test_fast_encoders_are_json_dumps() -> None:
+    import datetime
+
+    from crm_env.envs.env import _dumps, _encode
+
+    values = [{"a": 1, "b": [1.5, None, True, "é\u2028\"\\"], "c": {"d": float("nan"), "e": float("-inf")}},
+              {1: 2, 2.5: 3, None: 4, False: 5}, "text", 3, [], {}, [{"x": [{"y": {}}]}]]
+    for value in values:
+        assert _encode(value) == json.dumps(value, default=str) and _dumps(value) == json.dumps(value)
+    assert _encode({"when": datetime.date(2026, 1, 2)}) == json.dumps({"when": datetime.date(2026, 1, 2)}, default=str)
+    for value in ({"when": datetime.date(2026, 1, 2)}, [object()]):
+        try:
+            json.dumps(value)
+        except TypeError as exc:
+            expected = str(exc)
+        try:
+            _dumps(value)
+        except TypeError as exc:
+            assert str(exc) == expected
+        else:
+            raise AssertionError("_dumps encoded a value json.dumps refuses")
+    loop: list = []
+    loop.append(loop)
+    for encode in (_dumps, _encode):
+        try:
+            encode(loop)
+        except ValueError as exc:
+            assert "Circular reference" in str(exc)
+        else:
+            raise AssertionError("a circular structure was encoded")
+
+
+def test_generated_ids_are_the_seeded_uuid4_sequence() -> None:
+    import random
+    import uuid
+
+    from crm_env.tools import Context
+
+    for seed in (0, 1, 12345, 2**31 - 2):
+        context, rng = Context(None, None, seed), random.Random(seed)  # type: ignore[arg-type]
+        for _ in range(200):
+            assert context.new_id() == str(uuid.UUID(int=rng.getrandbits(128), version=4))
