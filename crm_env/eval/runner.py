@@ -112,7 +112,19 @@ def prepare(config: RunConfig, *, resume: bool = False, given: dict[str, Any] | 
         raise ConfigError(f"{out} already holds results; pass --resume to continue that run, or another --output")
     conversations = select_conversations(config)
     prices = PriceTable.from_file(config.prices)
+    if config.budget_usd is not None:
+        _require_prices(config, prices)
     return Prepared(config, conversations, make_record(config, conversations, prices.to_dict()), out)
+
+
+def _require_prices(config: RunConfig, prices: PriceTable) -> None:
+    """A budget can only be kept when every model that spends has a price (an unpriced one costs 0)."""
+    judge = config.judge_spec()
+    models = [config.agent_model(), judge.partition(":")[2].partition("@")[0] if judge else None]
+    missing = [model for model in models if model and prices.lookup(model) is None]
+    if missing:
+        raise ConfigError(f"--budget-usd needs a price for {', '.join(missing)}; add it with --prices FILE "
+                          '(JSON: {"MODEL": {"input": USD, "output": USD, "cached_input": USD}} per million tokens)')
 
 
 @dataclass

@@ -170,3 +170,18 @@ def test_report_and_compare_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert result["shared_conversations"] == 6
     strict = result["metrics"]["strict_success"]
     assert strict["a"] == 1.0 and strict["ci_low"] <= strict["delta"] <= strict["ci_high"]
+
+
+def test_a_budget_needs_prices_for_the_models_that_spend(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # An unpriced model would cost 0 and the budget would never stop the run: refuse before starting.
+    args = ["eval", "--agent", "openai", "--model", "my-local-model", "--base-url", "http://127.0.0.1:9/v1",
+            "--budget-usd", "1", "--sample", "2", "--no-progress"]
+    assert main([*args, "--output", str(tmp_path / "a")]) == 2
+    assert "--budget-usd needs a price for my-local-model" in capsys.readouterr().err
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"my-local-model": {"input": 0, "output": 0, "cached_input": 0}}))
+    from crm_env.eval.runner import prepare
+
+    config = RunConfig(agent="openai", model="my-local-model", base_url="http://127.0.0.1:9/v1", budget_usd=1,
+                       sample=2, prices=str(prices), output=str(tmp_path / "b"), progress=False)
+    assert prepare(config).record.agent_model == "my-local-model"
