@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 import time
 
+from benchmarks.timing import Figure
 from crm_env.datasets import load
 from crm_env.datasets.generator import generate
 from crm_env.datasets.replay import replay
-
-from benchmarks.timing import Figure
 
 
 def _best(func, repeat: int = 3) -> float:

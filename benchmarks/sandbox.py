@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from benchmarks.timing import Figure, median_seconds, per_second
 from crm_env import CrmSandbox, build_seed
 from crm_env.schema.clock import Clock
-
-from benchmarks.timing import Figure, median_seconds, per_second
 
 AS_OF = "2026-01-15"
 CLIENT = "0b6f3c1e-9a4d-4e6f-8b7a-1c2d3e4f5a01"

@@ -1,5 +1,6 @@
 """crm_env: a production-faithful CRM as a Gymnasium environment for LLM agents."""
 
+from crm_env.envs.registration import register_envs
 from crm_env.errors import (
     ConflictError,
     CrmEnvError,
@@ -14,7 +15,6 @@ from crm_env.errors import (
 from crm_env.sandbox import CrmSandbox, ToolResult
 from crm_env.schema.seed import Seed, build_seed
 from crm_env.tools import catalog
-from crm_env.envs.registration import register_envs
 
 register_envs()
 

@@ -12,8 +12,8 @@ from crm_env.datasets.format import (
     references_in,
     resolve,
 )
-from crm_env.datasets.loader import DatasetError, dump, load
 from crm_env.datasets.intents import INTENT_COUNTS, INTENT_TOOLS, INTENT_WORKFLOWS, TaskIntent, Workflow
+from crm_env.datasets.loader import DatasetError, dump, load
 
 __all__ = [
     "FORMAT_VERSION",

@@ -64,6 +64,11 @@ class GoldCall(_Strict):
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
 
+    @cached_property
+    def has_references(self) -> bool:
+        """Whether the arguments hold ``{{turn_N.field}}`` references (then they need resolving)."""
+        return bool(references_in(self.arguments))
+
 
 class ReplyFact(_Strict):
     """Something a correct reply must state, e.g. label "total_amount", value 250000."""
@@ -111,6 +116,14 @@ class Conversation(_Strict):
             SeedError: The initial records are invalid.
         """
         return self._checked_seed
+
+    @cached_property
+    def referenced_turns(self) -> frozenset[int]:
+        """The turns whose results later turns refer to (in utterances, gold arguments or reply facts)."""
+        found = references_in(
+            [[t.utterance, [c.arguments for c in t.gold_calls], [f.value for f in t.reply_facts]] for t in self.turns]
+        )
+        return frozenset(turn for turn, _ in found)
 
     @cached_property
     def _checked_seed(self) -> Seed:

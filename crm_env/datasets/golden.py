@@ -12,13 +12,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from crm_env.datasets.format import Complexity, Conversation, FailureCategory as F
+from crm_env.datasets.format import Complexity, Conversation
+from crm_env.datasets.format import FailureCategory as F
 from crm_env.datasets.generator import play_step
 from crm_env.datasets.generator.failures import _refusal
 from crm_env.datasets.generator.plan import BUILDERS
 from crm_env.datasets.generator.steps import Step, is_open, mention, record_facts
 from crm_env.datasets.generator.world import World, build_world, new_uuid
-from crm_env.datasets.intents import INTENT_WORKFLOWS, TaskIntent as I
+from crm_env.datasets.intents import INTENT_WORKFLOWS
+from crm_env.datasets.intents import TaskIntent as I
 from crm_env.sandbox import CrmSandbox
 from crm_env.schema.enums import CLOSED_STAGES, Entity
 

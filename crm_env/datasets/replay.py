@@ -9,7 +9,6 @@ compared too).
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,6 @@ from crm_env.datasets.format import (
     Turn,
     UnresolvedReference,
     bindings_from,
-    references_in,
     resolve,
 )
 from crm_env.errors import CrmEnvError
@@ -45,30 +43,6 @@ class ReplayReport:
         return 1.0 if self.turns == 0 else (self.turns - self.failed_turns) / self.turns
 
 
-_Plan = tuple[frozenset[int], tuple[tuple[bool, ...], ...]]
-_PLANS: dict[int, _Plan] = {}
-
-
-def _plan(conversation: Conversation) -> _Plan:
-    """Which turns later turns refer to, and which calls hold references (cached per conversation)."""
-    key = id(conversation)
-    plan = _PLANS.get(key)
-    if plan is None:
-        referenced: set[int] = set()
-        has_refs = []
-        for turn in conversation.turns:
-            flags = []
-            for call in turn.gold_calls:
-                refs = references_in(call.arguments)
-                referenced.update(n for n, _ in refs)
-                flags.append(bool(refs))
-            has_refs.append(tuple(flags))
-        plan = (frozenset(referenced), tuple(has_refs))
-        _PLANS[key] = plan
-        weakref.finalize(conversation, _PLANS.pop, key, None)
-    return plan
-
-
 def play(
     conversation: Conversation,
     sandbox: CrmSandbox,
@@ -86,7 +60,7 @@ def play(
     bindings: dict[int, dict[str, Any]] = {}
     findings: list[Finding] = []
     failed = 0
-    referenced, has_refs = _plan(conversation)
+    referenced = conversation.referenced_turns
     for turn in conversation.turns:
         problems: list[Finding] = []
 
@@ -96,9 +70,9 @@ def play(
         mark = len(sandbox.changes)
         before = sandbox.snapshot() if strict and not turn.expect_success else None
         results: list[ToolResult] = []
-        for call, needs_bindings in zip(turn.gold_calls, has_refs[turn.turn_id - 1], strict=True):
+        for call in turn.gold_calls:
             try:
-                args = resolve(call.arguments, bindings) if needs_bindings else call.arguments
+                args = resolve(call.arguments, bindings) if call.has_references else call.arguments
             except UnresolvedReference as exc:
                 problem("reference", str(exc))
                 break

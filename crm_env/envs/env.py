@@ -438,7 +438,7 @@ class _TurnPlan:
     @classmethod
     def build(cls, turn: Turn) -> _TurnPlan:
         gold_calls = tuple((c.tool, c.arguments) for c in turn.gold_calls)
-        calls_refs = bool(references_in([a for _, a in gold_calls]))
+        calls_refs = any(c.has_references for c in turn.gold_calls)
         facts = [f.value for f in turn.reply_facts] if turn.reply_facts else None
         return cls(
             turn=turn,
@@ -470,16 +470,9 @@ class _ConversationPlan:
         return cls(
             conversation=conv,
             turns=[_TurnPlan.build(t) for t in conv.turns],
-            referenced=_referenced_turns(conv),
+            referenced=conv.referenced_turns,
             counts={e.value: len(seed.records.get(e, ())) for e in Entity},
         )
-
-
-def _referenced_turns(conv: Conversation) -> frozenset[int]:
-    """The turns whose results later turns refer to (utterances, gold arguments, reply facts)."""
-    found = references_in([[t.utterance, [c.arguments for c in t.gold_calls], [f.value for f in t.reply_facts]]
-                           for t in conv.turns])
-    return frozenset(turn for turn, _ in found)
 
 
 def _frozen_reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> bytes:

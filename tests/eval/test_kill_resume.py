@@ -4,7 +4,6 @@ uninterrupted run, with no duplicate or torn lines."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

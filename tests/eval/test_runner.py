@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 

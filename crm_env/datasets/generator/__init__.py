@@ -11,9 +11,24 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from crm_env.datasets.format import Complexity, Conversation, FailureCategory, GoldCall, Turn, bindings_from, resolve
+from crm_env.datasets.format import (
+    Complexity,
+    Conversation,
+    FailureCategory,
+    GoldCall,
+    Turn,
+    bindings_from,
+    resolve,
+)
 from crm_env.datasets.generator.failures import FAILURES
-from crm_env.datasets.generator.plan import BUILDERS, complexities, filler, negatives, primary_intents, turn_plan
+from crm_env.datasets.generator.plan import (
+    BUILDERS,
+    complexities,
+    filler,
+    negatives,
+    primary_intents,
+    turn_plan,
+)
 from crm_env.datasets.generator.steps import Step
 from crm_env.datasets.generator.world import Handle, World, build_world
 from crm_env.datasets.intents import INTENT_WORKFLOWS, TaskIntent, Workflow

@@ -6,7 +6,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from crm_env.datasets.generator import banks
-from crm_env.datasets.generator.steps import Step, listing, mention, pick_text, record_facts, search_facts, usd
+from crm_env.datasets.generator.steps import (
+    Step,
+    listing,
+    mention,
+    pick_text,
+    record_facts,
+    search_facts,
+    usd,
+)
 from crm_env.datasets.generator.world import World, money
 from crm_env.datasets.intents import TaskIntent as I
 from crm_env.schema.enums import Entity

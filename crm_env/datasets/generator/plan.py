@@ -16,7 +16,8 @@ from crm_env.datasets.generator import opportunity_steps as opp
 from crm_env.datasets.generator import quote_steps as quo
 from crm_env.datasets.generator.steps import Step
 from crm_env.datasets.generator.world import World
-from crm_env.datasets.intents import INTENT_COUNTS, TaskIntent as I
+from crm_env.datasets.intents import INTENT_COUNTS
+from crm_env.datasets.intents import TaskIntent as I
 
 Builder = Callable[[World, int], Step | None]
 
