@@ -28,7 +28,7 @@ def _metric(m: dict[str, Any]) -> str:
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join("n/a" if c is None else str(c) for c in row) + " |" for row in rows]
     return out + [""]
 
 
@@ -145,9 +145,13 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
         ["wall time", f"{summary['wall_time_s']:.1f} s"],
     ])
     out += ["## Tokens and cost by role", ""]
-    out += _table(["role", "calls", "input", "cached", "output", "cost (USD)"],
-                  [[r, u["calls"], u["input_tokens"], u["cached_tokens"], u["output_tokens"], f"{u['cost_usd']:.4f}"]
-                   for r, u in summary["usage"]["by_role"].items()] or [["-", 0, 0, 0, 0, "0"]])
+    by_role = summary["usage"]["by_role"]
+    if by_role:
+        out += _table(["role", "calls", "input", "cached", "output", "cost (USD)"],
+                      [[r, u["calls"], u["input_tokens"], u["cached_tokens"], u["output_tokens"], f"{u['cost_usd']:.4f}"]
+                       for r, u in by_role.items()])
+    else:
+        out += ["No LLM calls (an offline agent and no judge).", ""]
     j = summary["judge"]
     out += [f"Judge: consulted on {j['turns_consulted']} turn(s): {j['passed']} passed, {j['failed']} failed, "
             f"{j['errors']} error(s), {j['cached']} from cache; {j['calls']} call(s).", ""]
