@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_env.agents.base import Observation, OfflineAgent
+from crm_env.agents.names import NameBook
+from crm_env.agents.phrasing import compose
+from crm_env.agents.reply_view import ReplyContext
 from crm_env.datasets.format import REFERENCE, Conversation, Turn, bindings_from
 from crm_env.errors import ConfigError
 from crm_env.schema.enums import ToolKind
@@ -68,20 +71,12 @@ def turn_bindings(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return bindings_from(writes + reads)
 
 
-def fact_reply(facts: Sequence[tuple[str, Any]], error: str | None) -> str:
-    """A reply stating each fact as ``label: value`` and, for a refused request, why."""
-    parts = [f"{label.replace('_', ' ')}: {value}" for label, value in facts]
-    if error:
-        parts.append(f"I could not do that: {error}")
-    return "Done. " + "; ".join(parts) if parts else "Done."
-
-
 def action_text(action: Mapping[str, Any]) -> str:
     return json.dumps(action, default=str)
 
 
 class ReplayAgent(OfflineAgent):
-    """Plays the dataset's gold calls and replies with the turn's facts (the oracle).
+    """Plays the dataset's gold calls and replies, in plain English, with the turn's facts (the oracle).
 
     Args:
         conversations: The conversations it may be asked to play (looked up by id at ``reset``).
@@ -99,6 +94,8 @@ class ReplayAgent(OfflineAgent):
         self._state: TurnState | None = None
         self._turn_index = -1
         self._bindings: dict[int, dict[str, Any]] = {}
+        self._names = NameBook()
+        self._utterance = ""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(conversations={len(self._by_id)})"
@@ -115,6 +112,7 @@ class ReplayAgent(OfflineAgent):
         self._state = None
         self._turn_index = -1
         self._bindings = {}
+        self._names = NameBook(conv.initial_records)
         self._start_episode(conv)
 
     def act(self, observation: Observation) -> str:
@@ -123,6 +121,8 @@ class ReplayAgent(OfflineAgent):
         turn_index = int(observation.get("turn", 0))
         if self._state is None or turn_index != self._turn_index:
             self._finish_turn()
+            self._utterance = str(observation.get("user_message") or "")
+            self._names.begin_turn(self._utterance)
             self._begin_turn(turn_index)
         else:
             self._observe(observation.get("last_result") or "{}")
@@ -163,6 +163,8 @@ class ReplayAgent(OfflineAgent):
         if not isinstance(result, dict) or not result:
             return
         state.results.append(result)
+        if result.get("ok"):
+            self._names.learn(result.get("data"))
         if state.last_tag == GOLD:
             state.gold_results.append(result)
         self._after_result(state, result)
@@ -181,7 +183,16 @@ class ReplayAgent(OfflineAgent):
     def _facts(self, state: TurnState) -> list[tuple[str, Any]]:
         return [(f.label, resolve_lenient(f.value, self._bindings)) for f in state.turn.reply_facts]
 
+    def _context(self, state: TurnState, error: str | None = None) -> ReplyContext:
+        """What the agent knows when it replies: the turn, its results, its own last call, the names it saw."""
+        last_call = state.calls[-1]["arguments"] if state.calls else {}
+        return ReplyContext(
+            key=f"{self.conversation_id}:{state.turn.turn_id}", intent=state.turn.intent,
+            facts=tuple(self._facts(state)), results=tuple(state.gold_results),
+            arguments=last_call if isinstance(last_call, dict) else {}, error=error, names=self._names,
+            utterance=self._utterance)
+
     def _reply(self, state: TurnState) -> str:
         last = state.gold_results[-1] if state.gold_results else None
         error = last.get("error") if last is not None and last.get("ok") is False else None
-        return fact_reply(self._facts(state), error)
+        return compose(self._context(state, error))

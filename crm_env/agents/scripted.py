@@ -23,6 +23,7 @@ import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from crm_env.agents.phrasing import give_up, refusal, vague_done, without_reason
 from crm_env.agents.replay import GOLD, ReplayAgent, TurnState
 from crm_env.datasets.format import Conversation
 from crm_env.errors import ConfigError
@@ -30,7 +31,6 @@ from crm_env.tools import catalog, get_spec
 
 WRONG = "wrong"
 EXTRA = "extra"
-GIVE_UP_REPLY = "Sorry, I'm not sure how to handle this request."
 _ENTITY_OF_KEY = {"client_id": "Client", "contact_id": "Contact", "opportunity_id": "Opportunity",
                   "quote_id": "Quote", "contract_id": "Contract"}
 _ENTITY_WORDS = ("opportunit", "quote", "client", "contact", "contract", "document", "note", "compan")
@@ -232,15 +232,16 @@ class ScriptedAgent(ReplayAgent):
 
     # ------------------------------------------------------------------ replies
     def _reply(self, state: TurnState) -> str:
+        key = f"{self.conversation_id}:{state.turn.turn_id}"
         if state.reply_mode == "give_up":
-            return GIVE_UP_REPLY
-        if state.reply_mode == "bare":
-            return "Done."
-        if state.reply_mode == "error":
+            return give_up(key)
+        if state.reply_mode == "bare":  # the right calls, but the facts (or the refusal's reason) left out
+            return vague_done(key) if state.turn.expect_success else without_reason(self._context(state))
+        if state.reply_mode == "error":  # relays the rejection of its own wrong call
             last = state.results[-1] if state.results else {}
             if last.get("ok") is False:
-                return f"I could not complete that: {last.get('error')}"
-            return "Done."
+                return refusal(self._context(state, str(last.get("error"))))
+            return vague_done(key)
         return super()._reply(state)
 
     def realised_rates(self) -> dict[str, tuple[int, int]]:

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from crm_env.errors import ConfigError
 from crm_env.eval.config import LLM_AGENTS, RunConfig
+from crm_env.rewards.arbiter import JUDGE_MODES
 
 # CLI flag → RunConfig field. Flags default to None so that "given explicitly" can be told apart
 # from "left at its default" (a resumed run keeps its recorded values for flags not given).
 _FIELDS = ("agent", "model", "base_url", "dataset", "split", "conversations", "sample", "seed", "backend", "trials",
-           "concurrency", "output", "temperature", "max_output_tokens", "judge", "judge_model", "budget_usd",
-           "prices", "max_tool_calls", "timeout")
+           "concurrency", "output", "temperature", "max_output_tokens", "judge", "judge_model", "judge_mode",
+           "judge_audit_rate", "budget_usd", "prices", "max_tool_calls", "timeout")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--judge", action=argparse.BooleanOptionalAction, default=None,
                    help="consult an LLM judge on turns the deterministic checks cannot decide (default: off)")
     p.add_argument("--judge-model", default=None, help="'openai:MODEL[@URL]', 'anthropic:MODEL' or a model name")
+    p.add_argument("--judge-mode", choices=JUDGE_MODES, default=None,
+                   help="with --judge: 'undecided' (default) decides every check the deterministic ones leave "
+                        "undecided, also on turns that failed otherwise; 'audit' also grades a seeded sample of "
+                        "passing turns and may veto them")
+    p.add_argument("--judge-audit-rate", type=float, default=None, metavar="RATE",
+                   help=f"share of passing turns audited with --judge-mode audit (default {d['judge_audit_rate'].default})")
     p.add_argument("--budget-usd", type=float, default=None, help="stop starting episodes once the projected spend would pass this")
     p.add_argument("--prices", default=None, metavar="FILE", help="JSON price overrides (see crm_env.eval.prices)")
     p.add_argument("--max-tool-calls", type=int, default=None, help="tool-call budget per turn (default 10)")

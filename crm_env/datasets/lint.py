@@ -11,6 +11,8 @@ state each gold call meets.
   because of that id).
 - ``facts``: reply facts are derivable from the turn's results (or, for a refusal, from the request
   and the error) and are never ids or timestamps.
+- ``no_change``: a write turn that must succeed changes the CRM (its net change log is not empty): a
+  request to set a field to the value it holds would let an agent that does nothing pass.
 - plus the replay checks (``replay``, ``negative``, ``seed``).
 """
 
@@ -23,7 +25,9 @@ from typing import Any
 from crm_env.datasets.findings import Finding
 from crm_env.datasets.format import REFERENCE, Conversation, FailureCategory, Turn
 from crm_env.datasets.replay import play
+from crm_env.rewards.state import net_changes
 from crm_env.sandbox import CrmSandbox, ToolResult
+from crm_env.tools import Change
 from crm_env.schema.enums import Entity
 from crm_env.schema.facts import ENTITIES, entity_of_id_field
 
@@ -216,14 +220,34 @@ def _after_turn(conv: Conversation, turn: Turn, results: list[ToolResult], box: 
     return out
 
 
+def _no_change(conv: Conversation, turn: Turn, results: list[ToolResult], changes: list[Change]) -> list[Finding]:
+    if not (turn.expect_success and turn.is_write and all(r.ok for r in results)) or net_changes(changes):
+        return []
+    tools = ", ".join(c.tool for c in turn.gold_calls)
+    return [Finding(conversation_id=conv.conversation_id, turn_id=turn.turn_id, check="no_change",
+                    message=f"the gold write ({tools}) leaves the CRM as it was (e.g. a field set to the value it "
+                            "holds): an agent doing nothing would pass; ask for a real change")]
+
+
 def lint(conversations: Iterable[Conversation]) -> list[Finding]:
     """Every finding on the conversations (an empty list means they pass)."""
     box = CrmSandbox("memory")
     findings: list[Finding] = []
+    marks: dict[int, int] = {}  # turn id -> length of the change log before its first gold call
+
+    def before_call(conv: Conversation, turn: Turn, tool: str, args: dict[str, Any], box: CrmSandbox) -> list[Finding]:
+        marks.setdefault(turn.turn_id, len(box.changes))
+        return _before_call(conv, turn, tool, args, box)
+
+    def after_turn(conv: Conversation, turn: Turn, results: list[ToolResult], box: CrmSandbox) -> list[Finding]:
+        changes = box.changes[marks.pop(turn.turn_id, len(box.changes)):]
+        return _after_turn(conv, turn, results, box) + _no_change(conv, turn, results, changes)
+
     try:
         for conversation in conversations:
             findings.extend(static_findings(conversation))
-            _, dynamic = play(conversation, box, strict=True, before_call=_before_call, after_turn=_after_turn)
+            marks.clear()
+            _, dynamic = play(conversation, box, strict=True, before_call=before_call, after_turn=after_turn)
             findings.extend(dynamic)
     finally:
         box.close()

@@ -11,17 +11,20 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from crm_env.datasets.format import Conversation, Turn, bindings_from, references_in, resolve
+from crm_env.datasets.format import Conversation, Turn, references_in, resolve
+from crm_env.envs.binding import turn_bindings
 from crm_env.envs.conversations import DatasetArg, load_conversations
 from crm_env.envs.spaces import MAX_TURNS, ActionSpace, observation_space, parse_action
 from crm_env.errors import ConfigError
+from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, check_judge_mode, sample_key
 from crm_env.rewards.ensemble import AgentCall, TurnVerdict, score_turn
 from crm_env.rewards.judge import Judge
 from crm_env.rewards.reads import record_ids
 from crm_env.rewards.replay import GoldReplay
+from crm_env.rewards.scope import Episode
 from crm_env.sandbox import CrmSandbox
-from crm_env.schema.enums import Entity, ToolKind
-from crm_env.tools import Change, ChangeOp, get_spec
+from crm_env.schema.enums import Entity
+from crm_env.tools import Change, ChangeOp
 
 StateView = Literal["full", "changed", "counts"]
 Telemetry = Callable[[dict[str, Any]], None]
@@ -87,6 +90,13 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         telemetry: Called with a JSON-able dict per event (``reset``, ``action``, ``tool_result``,
             ``turn_verdict``).
         reward_mode: ``"success"`` (binary, default) or ``"shaped"``.
+        judge_mode: What the judge is asked (``crm_env.rewards.arbiter``): ``"undecided"`` (default) to
+            decide every component the deterministic checks leave undecided, also on turns another check
+            failed; ``"audit"`` to also grade a seeded sample of deterministic passes, where a FAIL
+            vetoes the turn (``reward_breakdown["judge"]["details"]["veto"]``). Without a judge,
+            undecided components stay ``"undecided"`` (score 0.0) and the turn is not a success.
+        judge_audit_rate: The share of deterministic passes audited in ``"audit"`` mode (0 to 1). The
+            sample is a hash of (conversation id, turn id, the episode's seed): reruns audit the same turns.
 
     Version history:
         v0: initial release.
@@ -107,6 +117,8 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         reveal_reference: bool = False,
         telemetry: Telemetry | None = None,
         reward_mode: Literal["success", "shaped"] = "success",
+        judge_mode: Literal["undecided", "audit"] = DEFAULT_JUDGE_MODE,
+        judge_audit_rate: float = DEFAULT_AUDIT_RATE,
     ) -> None:
         if state_view not in ("full", "changed", "counts"):
             raise ConfigError(f"state_view {state_view!r}: use 'full', 'changed' or 'counts'")
@@ -114,6 +126,10 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             raise ConfigError(f"reward_mode {reward_mode!r}: use 'success' or 'shaped'")
         if max_tool_calls < 1 or step_limit < 1:
             raise ConfigError("max_tool_calls and step_limit must be at least 1")
+        check_judge_mode(judge_mode, judge_audit_rate)
+        if judge_mode == "audit" and judge is None:
+            raise ConfigError("judge_mode 'audit' needs a judge: pass judge=... (a Judge or a spec such as "
+                              "'openai:gpt-4.1-mini'), or use the default judge_mode 'undecided'")
         self.conversations = load_conversations(dataset, split)
         self._by_id = {c.conversation_id: i for i, c in enumerate(self.conversations)}
         order = np.arange(len(self.conversations))
@@ -124,6 +140,8 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         self.max_tool_calls = max_tool_calls
         self.state_view = state_view
         self.judge = Judge.from_spec(judge) if isinstance(judge, str) else judge
+        self.judge_mode = judge_mode
+        self.judge_audit_rate = judge_audit_rate
         self.step_limit = step_limit
         self.reveal_reference = reveal_reference
         self.telemetry = telemetry
@@ -152,6 +170,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             index = self._order[self._cursor]
         conv = self.conversations[index]
         id_seed = int(self.np_random.integers(2**31 - 1))
+        self._episode_seed = id_seed  # also seeds the judge's audit sample
         records = conv.initial_seed()
         self.sandbox.reset(as_of=conv.as_of, records=records, seed=id_seed)
         self._replay.reset(conv.as_of, records, id_seed)
@@ -312,16 +331,19 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
                 gold_ids = self._fold_exact(gold.results)
             if self._unseen:
                 self._fold_seen()
+        audit_key = (sample_key(self._conv.conversation_id, turn.turn_id, self._episode_seed)  # type: ignore[union-attr]
+                     if self.judge_mode == "audit" else None)
         verdict = score_turn(turn, gold, self._turn_calls, changes, reply, self._seen_ids, self._turn_errors,
-                             facts, self.judge, self._user_message, plan.is_write, gold_ids)
+                             facts, self.judge, self._user_message, plan.is_write, gold_ids,
+                             self.judge_mode, audit_key, self.judge_audit_rate,
+                             Episode(self._conv.initial_seed().records, self.sandbox.changes,  # type: ignore[union-attr]
+                                     self._conv.as_of.date().isoformat()))  # type: ignore[union-attr]
         self._replay.apply(changes)
         self._successes.append(verdict.success)
         self._strict = self._strict and verdict.success
         if turn.turn_id in self._plan.referenced:  # only turns that later turns refer to need bindings
-            if exact:  # the gold results are the agent's own: both sides bind the same fields
-                self._bindings[turn.turn_id] = _bindings(gold.results)
-            else:
-                self._bindings[turn.turn_id] = {**_bindings(gold.results), **_bindings(c.result for c in self._turn_calls)}
+            # By identity with the gold's target (crm_env.envs.binding), never the agent's first write.
+            self._bindings[turn.turn_id] = turn_bindings(gold, (c.result for c in self._turn_calls), changes, exact)
         if self.telemetry is not None:
             self._emit({"event": "turn_verdict", "turn": self._turn_index, "turn_id": turn.turn_id,
                         "success": verdict.success, "shaped_reward": verdict.shaped, "reply": reply,
@@ -501,17 +523,10 @@ _dumps = _json_encoder(json.JSONEncoder().default)  # json.dumps(value)
 _json_text = json.encoder.encode_basestring_ascii  # json.dumps(text) for a str
 
 
-def _bindings(results: Any) -> dict[str, Any]:
-    """Fields a turn exposes to later ones: its write results outrank its reads."""
-    results = [r for r in results if r.ok]
-    writes = [r.data for r in results if get_spec(r.tool).kind is ToolKind.WRITE]
-    reads = [r.data for r in results if get_spec(r.tool).kind is ToolKind.READ]
-    return bindings_from(writes + reads)
-
-
 def _reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return {
         "turn_id": turn.turn_id,
+        "intent": turn.intent.value,
         "gold_calls": _reference_calls(gold_calls),
         "expect_success": turn.expect_success,
         "expected_error": turn.expected_error,

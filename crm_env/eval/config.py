@@ -18,11 +18,12 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm_env.datasets.format import Conversation
 from crm_env.datasets.loader import to_jsonl
 from crm_env.errors import ConfigError
+from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, JudgeMode, check_judge_mode
 
 AgentKind = Literal["replay", "scripted", "claude", "openai"]
 LLM_AGENTS: frozenset[str] = frozenset({"claude", "openai"})
@@ -56,11 +57,32 @@ class RunConfig(BaseModel):
     max_output_tokens: int = Field(default=800, ge=1)
     judge: bool = False
     judge_model: str | None = None  # "openai:MODEL[@URL]", "anthropic:MODEL" or a bare model name
+    judge_mode: JudgeMode = DEFAULT_JUDGE_MODE  # see crm_env.rewards.arbiter
+    judge_audit_rate: float = DEFAULT_AUDIT_RATE
     budget_usd: float | None = Field(default=None, gt=0)
     prices: str | None = None
     max_tool_calls: int = Field(default=10, ge=1)
     timeout: float = Field(default=60.0, gt=0)
     progress: bool = True
+
+    @field_validator("judge_mode", mode="before")
+    @classmethod
+    def _known_mode(cls, mode: Any) -> Any:
+        check_judge_mode(mode)  # a ConfigError saying which modes exist
+        return mode
+
+    @field_validator("judge_audit_rate", mode="before")
+    @classmethod
+    def _rate(cls, rate: Any) -> Any:
+        check_judge_mode(DEFAULT_JUDGE_MODE, rate)
+        return rate
+
+    @model_validator(mode="after")
+    def _audit_needs_judge(self) -> RunConfig:
+        if self.judge_mode == "audit" and not self.judge:
+            raise ConfigError("--judge-mode audit needs a judge: add --judge (and --judge-model), "
+                              "or leave --judge-mode at 'undecided'")
+        return self
 
     @property
     def simulated(self) -> bool:

@@ -30,7 +30,11 @@ def summarize_run(run_dir: Path, *, seed: int | None = None) -> dict[str, Any]:
     summary = summarize(loaded.lines.values(), trials=trials, planned=planned,
                         seed=seed if seed is not None else (record.config.seed if record else 0))
     if record is not None:
+        judge = record.judge_model is not None
         summary = {"agent": record.config.agent, "agent_model": record.agent_model, "judge_model": record.judge_model,
+                   "judge_mode": record.config.judge_mode if judge else None,
+                   "judge_audit_rate": record.config.judge_audit_rate
+                   if judge and record.config.judge_mode == "audit" else None,
                    "simulated": record.simulated, "dataset_hash": record.dataset_hash,
                    "package_version": record.package_version, **summary}
     return summary
@@ -68,11 +72,33 @@ def headline_text(summary: dict[str, Any]) -> str:
                                           if r["value"] is not None),
         f"cost             ${summary['usage']['total_cost_usd']:.4f}   wall {summary['wall_time_s']:.1f} s",
     ]
+    lines += undecided_text(summary)
     if episodes["infra_errors"]:
         lines.append(f"infrastructure failures: {episodes['infra_errors']} (excluded; retry with --resume)")
     if episodes.get("pending"):
         lines.append(f"not run: {episodes['pending']} episode(s) (resume with --resume)")
     return "\n".join(lines)
+
+
+def undecided_text(summary: dict[str, Any]) -> list[str]:
+    """The console lines on undecided checks (and audits): how much a judge changes, or would."""
+    block = summary["undecided"]
+    turns = block["turns"]
+    n = turns["undecided"]
+    share = f" ({100 * block['share_of_turns']:.1f} %)" if block["share_of_turns"] is not None else ""
+    parts = ", ".join(f"{name} {row['undecided']}" for name, row in block["by_component"].items() if row["undecided"])
+    text = f"undecided        {n} turn(s){share}" + (f": {parts}" if parts else "")
+    if turns["judge_passed"] or turns["judge_failed"]:
+        text += f"; judge passed {turns['judge_passed']}, failed {turns['judge_failed']}"
+    if turns["unjudged"]:
+        bound = block["turn_success_if_judge_passes_all"]
+        text += (f"; {turns['unjudged']} unjudged (no judge): not successes"
+                 + (f"; a judge passing them: turn success up to {100 * bound:.1f} %" if bound is not None else ""))
+    lines = [text]
+    judge = summary["judge"]
+    if judge["audited"] or summary.get("judge_mode") == "audit":
+        lines.append(f"judge audit      {judge['audited']} passing turn(s) audited, {judge['vetoes']} vetoed")
+    return lines
 
 
 def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] | None = None,

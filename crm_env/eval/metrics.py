@@ -15,7 +15,15 @@ Definitions:
   were strict successes (conversations with fewer than k completed trials are left out for that k).
 - **95 % confidence intervals**: percentile bootstrap over conversations (trials and turns of a
   conversation stay together), ``BOOTSTRAP_SAMPLES`` resamples from a seeded numpy generator.
-- **judge usage**: turns where the judge was consulted, its passes, failures, cache hits and calls.
+- **judge usage**: turns where the judge was consulted, its passes, failures, cache hits and calls;
+  ``audited``: deterministic passes it was asked to audit (``judge_mode="audit"``), ``vetoes``: audits
+  it failed (those turns fail).
+- **undecided** (``UNDECIDED_OUTCOMES``): turns with at least one decisive component the deterministic
+  checks left undecided, and per component, each split by what became of it: passed by the judge,
+  failed by the judge, or still undecided (no judge: not a success). ``all_else_passed``: such turns
+  whose every other decisive component passed, so the judge's verdict decides the turn;
+  ``turn_success_if_judge_passes_all``: turn success had a judge passed every undecided component
+  (the most a judge could add).
 - **tokens and cost** per role (agent, judge), and cost per strict success.
 - **latency percentiles** (p50, p90, p99) of agent actions, LLM calls, turns and episodes.
 - **wall time**: per session (one invocation of the runner), first start to last finish; summed.
@@ -30,13 +38,22 @@ from typing import Any
 
 import numpy as np
 
-from crm_env.eval.results import ResultLine, TurnRecord, Usage
+from crm_env.eval.results import ComponentRecord, ResultLine, TurnRecord, Usage
+from crm_env.rewards.arbiter import AUDIT, JUDGE, UNDECIDED, VETO
+from crm_env.rewards.ensemble import DECISIVE
 
 BOOTSTRAP_SAMPLES = 2000
 CI_LEVEL = 0.95
 PERCENTILES = (50, 90, 99)
 REPLY_COMPONENTS = ("reply", "refusal")
-DECISIVE = ("state", "retrieval", "refusal", "reply")
+# What became of a component the deterministic checks left undecided (summary keys → meaning).
+UNDECIDED_OUTCOMES: dict[str, str] = {
+    "undecided": "left undecided by the deterministic checks",
+    "judge_passed": "then passed by the judge",
+    "judge_failed": "then failed by the judge",
+    "unjudged": "still undecided (no judge: not a success)",
+}
+_OUTCOME_OF_STATUS = {"pass": "judge_passed", "fail": "judge_failed", "undecided": "unjudged"}
 
 
 # ---------------------------------------------------------------------- per-turn definitions
@@ -60,6 +77,40 @@ def response_success(turn: TurnRecord) -> bool:
 
 def failed_components(turn: TurnRecord) -> list[str]:
     return [n for n in DECISIVE if n in turn.breakdown and turn.breakdown[n].status not in ("pass", "n/a")]
+
+
+def was_undecided(component: ComponentRecord) -> bool:
+    """The deterministic check left it undecided (whatever decided it afterwards)."""
+    return component.status == "undecided" or component.details.get(UNDECIDED) is True
+
+
+def undecided_components(turn: TurnRecord) -> dict[str, str]:
+    """The decisive components left undecided, each with its outcome (an ``UNDECIDED_OUTCOMES`` key
+    other than ``undecided``; ``error`` if the judge failed, which the runner excludes anyway)."""
+    out = {}
+    for name in DECISIVE:
+        component = turn.breakdown.get(name)
+        if component is not None and was_undecided(component):
+            out[name] = _OUTCOME_OF_STATUS.get(component.status, "error")
+    return out
+
+
+def all_else_passed(turn: TurnRecord) -> bool:
+    """Some decisive component was left undecided and every other one passed: the judge's verdict on
+    the undecided ones decides the turn."""
+    open_ = undecided_components(turn)
+    return bool(open_) and all(turn.breakdown[n].status in ("pass", "n/a") for n in DECISIVE
+                               if n in turn.breakdown and n not in open_)
+
+
+def audited(turn: TurnRecord) -> bool:
+    judge = turn.breakdown.get(JUDGE)
+    return judge is not None and judge.details.get(AUDIT) is True
+
+
+def vetoed(turn: TurnRecord) -> bool:
+    judge = turn.breakdown.get(JUDGE)
+    return judge is not None and judge.details.get(VETO) is True
 
 
 # ---------------------------------------------------------------------- estimators
@@ -206,17 +257,51 @@ def breakdowns(lines: Sequence[ResultLine]) -> dict[str, dict[str, dict[str, Any
 
 
 def judge_usage(lines: Sequence[ResultLine]) -> dict[str, int]:
-    usage = {"turns_consulted": 0, "passed": 0, "failed": 0, "errors": 0, "cached": 0, "calls": 0}
+    usage = {"turns_consulted": 0, "passed": 0, "failed": 0, "errors": 0, "cached": 0, "calls": 0,
+             "audited": 0, "vetoes": 0}
     for line in lines:
         for turn in line.turns:
-            judge = turn.breakdown.get("judge")
+            judge = turn.breakdown.get(JUDGE)
             usage["calls"] += len(turn.judge_calls)
             if judge is None:
                 continue
             usage["turns_consulted"] += 1
             usage[{"pass": "passed", "fail": "failed"}.get(judge.status, "errors")] += 1
             usage["cached"] += bool(judge.details.get("cached"))
+            usage["audited"] += audited(turn)
+            usage["vetoes"] += vetoed(turn)
     return usage
+
+
+def undecided_counts(lines: Sequence[ResultLine]) -> dict[str, Any]:
+    """The undecided accounting of a run (see the module docstring)."""
+    turns = {key: 0 for key in UNDECIDED_OUTCOMES} | {"all_else_passed": 0}
+    by_component = {name: {key: 0 for key in UNDECIDED_OUTCOMES} for name in DECISIVE}
+    total = successes = could_pass = 0
+    for line in lines:
+        for turn in line.turns:
+            total += 1
+            successes += turn.success
+            outcomes = undecided_components(turn)
+            if not outcomes:
+                continue
+            turns["undecided"] += 1
+            for name, outcome in outcomes.items():
+                row = by_component[name]
+                row["undecided"] += 1
+                if outcome in row:
+                    row[outcome] += 1
+            values = set(outcomes.values())
+            # one verdict decides all of a turn's undecided components; "still undecided" wins if mixed
+            for outcome in ("unjudged", "judge_failed", "judge_passed"):
+                if outcome in values:
+                    turns[outcome] += 1
+                    break
+            if all_else_passed(turn):
+                turns["all_else_passed"] += 1
+                could_pass += not turn.success
+    return {"turns": turns, "share_of_turns": _rate(turns["undecided"], total), "by_component": by_component,
+            "turn_success_if_judge_passes_all": _rate(successes + could_pass, total)}
 
 
 def usage_by_role(lines: Iterable[ResultLine]) -> dict[str, dict[str, Any]]:
@@ -264,6 +349,7 @@ def summarize(lines: Iterable[ResultLine], *, trials: int | None = None, planned
         **head,
         "pass_hat_k": pass_k_table(groups, k_max, rng),
         "judge": judge_usage(done),
+        "undecided": undecided_counts(done),
         **breakdowns(done),
         "usage": {"by_role": roles, "total_cost_usd": total_cost,
                   "cost_per_strict_success_usd": round(total_cost / strict, 6) if strict else None,

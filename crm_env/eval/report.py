@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_env.eval.config import RESULTS_FILE
-from crm_env.eval.metrics import failed_components
+from crm_env.eval.metrics import UNDECIDED_OUTCOMES, failed_components
 from crm_env.eval.results import ResultLine, load_results
 
 WORST_CATEGORIES = 5
@@ -121,6 +121,34 @@ def _example(line: ResultLine, turn: Any) -> str:
            f"reply “{reply}”; {why.replace('|', '/')[:300]}"
 
 
+def _judge_mode(summary: dict[str, Any]) -> str:
+    mode = summary.get("judge_mode") or "undecided"
+    rate = summary.get("judge_audit_rate")
+    return f"mode `{mode}`" + (f", audit rate {rate}" if mode == "audit" and rate is not None else "")
+
+
+def _undecided_section(summary: dict[str, Any]) -> list[str]:
+    """What the deterministic checks left undecided and what decided it: how much a judge changes."""
+    block = summary["undecided"]
+    turns = block["turns"]
+    out = ["## Undecided checks and the judge", ""]
+    out += ["Checks the deterministic reward could neither confirm nor refute. Without a judge they stay "
+            "undecided and the turn is not a success; with one, its verdict decides them.", ""]
+    keys = list(UNDECIDED_OUTCOMES)
+    out += _table(["component"] + [UNDECIDED_OUTCOMES[k] for k in keys],
+                  [["turns (any component)"] + [turns[k] for k in keys]]
+                  + [[name] + [row[k] for k in keys] for name, row in block["by_component"].items()])
+    out += [f"Undecided turns: {turns['undecided']} ({_pct(block['share_of_turns'])} of turns); "
+            f"{turns['all_else_passed']} of them passed every other check, so the judge's verdict decides the "
+            f"turn. Turn success had a judge passed every undecided check: "
+            f"{_pct(block['turn_success_if_judge_passes_all'])} (now {_pct(summary['turn_success']['value'])}).", ""]
+    j = summary["judge"]
+    if j["audited"] or summary.get("judge_mode") == "audit":
+        out += [f"Audit of deterministic passes: {j['audited']} turn(s) audited, {j['vetoes']} vetoed "
+                "(the judge failed a turn every deterministic check passed; those turns count as failures).", ""]
+    return out
+
+
 def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) -> str:
     ep = summary["episodes"]
     out = ["# Evaluation report", ""]
@@ -128,7 +156,8 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
         out += [f"> **Simulated agent** (`{summary.get('agent')}`): an offline stand-in, not a language model.", ""]
     if "agent" in summary:
         out += [f"Agent `{summary['agent']}`" + (f", model `{summary['agent_model']}`" if summary.get("agent_model") else "")
-                + (f", judge `{summary['judge_model']}`" if summary.get("judge_model") else ", no judge")
+                + (f", judge `{summary['judge_model']}` ({_judge_mode(summary)})" if summary.get("judge_model")
+                   else ", no judge")
                 + f"; dataset `{summary.get('dataset_hash', '')[:19]}…`, crm_env {summary.get('package_version')}.", ""]
     out += ["## Headline", ""]
     out += _table(["metric", "value (95 % CI)"], [
@@ -155,6 +184,7 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
     j = summary["judge"]
     out += [f"Judge: consulted on {j['turns_consulted']} turn(s): {j['passed']} passed, {j['failed']} failed, "
             f"{j['errors']} error(s), {j['cached']} from cache; {j['calls']} call(s).", ""]
+    out += _undecided_section(summary)
     out += ["## Latency (seconds)", ""]
     out += _table(["what", "p50", "p90", "p99", "n"],
                   [[k, v["p50"], v["p90"], v["p99"], v["n"]] for k, v in summary["latency_s"].items()])

@@ -184,7 +184,9 @@ class Runner:
                  if self.judge_spec else None)
         slot = _Slot(env=None, judge=judge)  # type: ignore[arg-type]
         slot.env = CrmEnv(dataset=self.prepared.conversations, split=None, backend=self.config.backend,
-                          judge=judge, max_tool_calls=self.config.max_tool_calls, conversation_seed=None,
+                          judge=judge, judge_mode=self.config.judge_mode,
+                          judge_audit_rate=self.config.judge_audit_rate,
+                          max_tool_calls=self.config.max_tool_calls, conversation_seed=None,
                           telemetry=slot.events.append)
         return slot
 

@@ -8,16 +8,19 @@ retrieval   the expected records were retrieved (``rewards.reads``)             
 refusal     nothing changed and the reply says why (``rewards.failure``)                 refused turns
 reply       the reply states the expected facts (``rewards.reads``)                      turns with facts
 arguments   canonicalised match of the calls with the gold calls (``rewards.arguments``) diagnostic
-judge       LLM verdict on what the deterministic checks left undecided (``rewards.judge``)  when consulted
+judge       LLM verdict on undecided components, or an audit (``rewards.arbiter``)        when consulted
 tool_errors failed tool calls and invalid actions in the turn                            diagnostic
 ==========  ==========================================================================  ===========
 
 **Turn success** (binary): every applicable decisive component (state, retrieval, refusal, reply) passes.
-An *undecided* component goes to the judge when one is configured and every other decisive component has
-passed (the judge never rescues a turn the deterministic checks already failed); its verdict (0.7 goal +
-0.3 process ≥ 0.8) decides the component. Without a judge, undecided fails. If the judge itself fails,
-the component is reported with status "error" and no score, the turn is not a success, and
-``judge_error`` is set so evaluation can exclude the turn as an infrastructure failure.
+What the deterministic checks leave *undecided* is settled by ``rewards.arbiter``: with a judge, its
+verdict (0.7 goal + 0.3 process ≥ 0.8) decides every undecided component, also on turns another check
+failed (complete diagnostics; a judge never rescues a failed check); with ``judge_mode="audit"`` it also
+audits a seeded sample of deterministic passes, and a FAIL there vetoes the turn (the ``judge`` component
+fails with ``details["veto"]``; the shaped reward is capped at the judge's score). Without a judge an
+undecided component keeps status "undecided", scores 0.0 and the turn is not a success. If the judge
+itself fails, the components it was asked about get status "error" and no score, the turn is not a
+success, and ``judge_error`` is set so evaluation can exclude the turn as an infrastructure failure.
 
 **Shaped reward** in [0, 1]: ``sum(WEIGHTS[c] × score[c]) / sum(WEIGHTS[c])`` over the components that
 have a score, minus ``TOOL_ERROR_PENALTY`` per failed call or invalid action (at most
@@ -28,15 +31,18 @@ arguments and no errors.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from crm_env.datasets.format import Turn
 from crm_env.rewards.arguments import match_arguments
+from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, JUDGE, arbitrate, vetoed
 from crm_env.rewards.component import Component, Status, failed, not_applicable, plain
 from crm_env.rewards.failure import validate_refusal
-from crm_env.rewards.judge import Judge, JudgeError, turn_prompt
-from crm_env.rewards.reads import validate_facts, validate_retrieval
+from crm_env.rewards.judge import Judge
+from crm_env.rewards.meaning import check_reply
+from crm_env.rewards.reads import validate_retrieval
+from crm_env.rewards.scope import Episode, build_scope
 from crm_env.rewards.replay import GoldOutcome
 from crm_env.rewards.state import net_changes, validate_state
 from crm_env.sandbox import ToolResult
@@ -83,6 +89,10 @@ def score_turn(
     request: str | None = None,
     is_write: bool | None = None,
     gold_ids: set[str] | None = None,
+    judge_mode: str = DEFAULT_JUDGE_MODE,
+    sample_key: str | None = None,
+    audit_rate: float = DEFAULT_AUDIT_RATE,
+    episode: Episode | None = None,
 ) -> TurnVerdict:
     """Score one finished turn.
 
@@ -95,10 +105,19 @@ def score_turn(
         seen_ids: Record ids in the agent's successful results in this episode so far.
         tool_errors: Failed calls plus invalid actions in this turn.
         fact_values: The reply facts' values with references resolved (the raw values when None).
-        judge: Consulted for undecided components.
+        judge: Decides undecided components (and audits passes in audit mode); None: they stay undecided.
         request: The user message as shown to the agent (for the judge).
         is_write: ``turn.is_write`` when the caller has it already (the env computes it once per turn).
         gold_ids: ``record_ids`` of the successful gold results when the caller has them already.
+        judge_mode: ``"undecided"`` or ``"audit"`` (``crm_env.rewards.arbiter``); ignored without a judge.
+        sample_key: ``arbiter.sample_key(conversation_id, turn_id, seed)``: decides, in audit mode, whether
+            this turn is audited when it passes.
+        audit_rate: The share of deterministic passes audited in audit mode.
+        episode: The episode's initial records, changes so far and date, for reading the reply against
+            what is true (``rewards.scope``); without it only this turn's changes and results are known.
+
+    Raises:
+        ConfigError: A bad ``judge_mode`` or ``audit_rate`` (with a judge).
     """
     net = net_changes(changes)
     expect_success = turn.expect_success
@@ -123,59 +142,32 @@ def score_turn(
     if expect_success:
         components["refusal"] = _NOT_REFUSED
     else:
-        components["refusal"] = validate_refusal(net, reply, turn.expected_error)
-    components["reply"] = validate_facts(turn.reply_facts, reply, fact_values)
+        category = turn.failure_category.value if turn.failure_category else None
+        components["refusal"] = validate_refusal(net, reply, category, request or turn.utterance)
+    values = fact_values if fact_values is not None else [f.value for f in turn.reply_facts]
+    scope = build_scope(episode or Episode({}, changes, ""), gold, [c.result for c in calls], changes,
+                        [(f.label, v) for f, v in zip(turn.reply_facts, values, strict=True)],
+                        request or turn.utterance, expect_success,
+                        turn.is_write if is_write is None else is_write, components["state"].passed)
+    components["reply"] = check_reply(reply, scope)
     components["arguments"] = match_arguments(gold.calls, [(c.tool, c.arguments) for c in calls])
-    judge_error = False
-    pending = []
-    others_pass = True
+    components, judge_error = arbitrate(components, turn, gold, calls, reply, fact_values, request, judge,
+                                        judge_mode, sample_key, decisive=DECISIVE, audit_rate=audit_rate)
+    success = True
     for name in DECISIVE:
         status = components[name].status
         if status is not _PASS and status is not _NOT_APPLICABLE:
-            if status is _UNDECIDED:
-                pending.append(name)
-            else:
-                others_pass = False
-    if pending and judge is not None and others_pass:
-        reference = {"expect_success": turn.expect_success, "expected_error": turn.expected_error,
-                     "reply_facts": [{"label": f.label, "value": v} for f, v in
-                                     zip(turn.reply_facts, fact_values or [f.value for f in turn.reply_facts], strict=True)],
-                     "gold_results": [r.to_dict() for r in gold.results]}
-        prompt = turn_prompt(request or turn.utterance,
-                             [{"tool": c.tool, "arguments": c.arguments, "result": c.result.to_dict()} for c in calls],
-                             reply, reference)
-        try:
-            verdict = judge.grade(prompt)
-        except JudgeError as exc:
-            judge_error = True
-            components["judge"] = Component("judge", Status.ERROR, None, str(exc))
-            for name in pending:
-                components[name] = replace(components[name], status=Status.ERROR,
-                                           rationale=f"{components[name].rationale}; judge failed")
-        else:
-            status = Status.PASS if verdict.passed else Status.FAIL
-            components["judge"] = Component("judge", status, verdict.score,
-                                            f"goal {verdict.goal:.2f}, process {verdict.process:.2f} → "
-                                            f"{verdict.score:.2f} ({'≥' if verdict.passed else '<'} 0.8): {verdict.rationale}",
-                                            verdict.to_dict())
-            for name in pending:
-                components[name] = Component(name, status, 1.0 if verdict.passed else 0.0,
-                                             f"{components[name].rationale}; judge: {status.value}")
-    else:
-        for name in pending:
-            why = "no judge configured" if judge is None else "not consulted: another check failed"
-            components[name] = failed(name, f"{components[name].rationale} ({why})")
-    if not pending and others_pass:
-        success = True  # nothing was undecided and nothing failed
-    else:
-        success = True
-        for name in DECISIVE:
-            status = components[name].status
-            if status is not _PASS and status is not _NOT_APPLICABLE:
-                success = False
-                break
+            success = False
+            break
+    judged = components.get(JUDGE)
+    if judged is not None and judged.status is not _PASS:
+        success = False  # an audit's veto (the decisive components all passed), or a judge that failed
     components["tool_errors"] = _tool_errors(tool_errors)
-    return TurnVerdict(success, shaped_reward(components, tool_errors), components, tool_errors, judge_error)
+    shaped = shaped_reward(components, tool_errors)
+    veto = vetoed(components)
+    if veto is not None:
+        shaped = min(shaped, veto.score or 0.0)  # a vetoed turn never earns the full reward
+    return TurnVerdict(success, shaped, components, tool_errors, judge_error)
 
 
 _PASS, _NOT_APPLICABLE, _UNDECIDED = Status.PASS, Status.NOT_APPLICABLE, Status.UNDECIDED

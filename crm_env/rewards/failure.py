@@ -1,41 +1,60 @@
-"""Expected-failure validator: for a request that must be refused, nothing changed and the reply says why.
+"""Refusals by meaning: for a request that must be refused, the CRM is unchanged, the reply says the request
+was not carried out, and it gives the reason in plain words.
 
-"Says why" is checked deterministically by refusal wording (cannot, unable, not allowed, invalid, does
-not exist, ...) or by the reply naming the refused thing's error kind. A reply with no such wording is
-*undecided* (the judge may read it); without a judge that counts as failed.
+- A success claim fails whatever other words the reply contains ("Done: the stage is now PROPOSAL").
+- "Not carried out": the reply says so ("I couldn't", "wasn't created", "the CRM rejected it", "I've left
+  the deal as it was", ...; ``lexicon.FAILURE_CLAIM``).
+- The reason: words for the rule the request broke, by failure category (``lexicon.REFUSAL_REASONS``:
+  "in the past", "case-sensitive", "already belongs to", "isn't a valid ID", "above the maximum", ...),
+  read in the reply with the user's own request taken out, so echoing the request explains nothing.
+- A refusal with no reason fails; one that neither claims nor denies having done the work is undecided.
+Whether what the reply says is true (the right limit, the right date) is the reply check's business.
 """
 
 from __future__ import annotations
 
-import re
-
+from crm_env.rewards.claims import normalise
 from crm_env.rewards.component import Component, failed, passed, undecided
+from crm_env.rewards.lexicon import FAILURE_CLAIM, REFUSAL_REASON_PATTERNS, SUCCESS_CLAIM
 from crm_env.rewards.state import NetChanges
 
 NAME = "refusal"
-_REFUSAL = re.compile(
-    r"\b(can ?not|can't|couldn't|could not|unable|won't|will not|not (?:possible|allowed|permitted|valid|"
-    r"found|exist|able)|doesn't exist|does not exist|no such|invalid|isn't valid|is not valid|not a valid|"
-    r"rejected|refused|failed|error|must be|is in the past|already (?:uses|used|exists|in use)|duplicate|"
-    r"closed|unknown|out of range|exceeds|too (?:high|large|low)|between|at most|at least|only)\b",
-    re.IGNORECASE,
-)
-_KIND_WORDS = {
-    "validation_error": "invalid",
-    "not_found": "not found",
-    "conflict": "already",
-    "rule_violation": "not allowed",
-    "unknown_tool": "unknown",
-}
 
 
-def validate_refusal(net: NetChanges, reply: str, expected_error: str | None) -> Component:
-    """Whether the turn left the CRM unchanged and the reply explains the refusal."""
+def validate_refusal(net: NetChanges, reply: str, category: str | None, utterance: str = "") -> Component:
+    """Whether the turn left the CRM unchanged and the reply explains the refusal (see the module docstring).
+
+    Args:
+        net: The turn's net changes.
+        reply: The agent's reply.
+        category: The turn's failure category (``FailureCategory`` value), which names the rule broken.
+        utterance: The user's request as shown to the agent.
+    """
     if net:
         return failed(NAME, f"the request had to be refused, but {len(net)} record(s) changed")
     if not reply.strip():
         return failed(NAME, "the CRM is unchanged, but no reply explained the refusal")
-    word = _KIND_WORDS.get(expected_error or "", "")
-    if _REFUSAL.search(reply) or (word and word in reply.casefold()):
-        return passed(NAME, "CRM unchanged and the reply explains why the request cannot be done")
-    return undecided(NAME, "CRM unchanged, but the reply does not clearly say the request was refused")
+    text = _without(normalise(reply), normalise(utterance).strip())
+    refusal = FAILURE_CLAIM.search(text)
+    success = SUCCESS_CLAIM.search(text)
+    if success and not refusal:
+        return failed(NAME, f"claims the request was carried out ({success.group().strip()!r}); it had to be refused")
+    if refusal is None:
+        return undecided(NAME, "the CRM is unchanged, but the reply does not say the request was not carried out")
+    pattern = REFUSAL_REASON_PATTERNS.get(category or "")
+    reason = pattern.search(text) if pattern is not None else None
+    if reason is None:
+        return failed(NAME, f"says the request was not carried out ({refusal.group()!r}) but gives no reason "
+                            f"for it ({(category or 'unknown').replace('_', ' ')})")
+    return passed(NAME, f"CRM unchanged; the reply says it was not done ({refusal.group()!r}) and why "
+                        f"({reason.group()!r})")
+
+
+def _without(text: str, request: str) -> str:
+    """The reply with any verbatim copy of the request blanked out."""
+    if len(request) >= 12:
+        text = text.replace(request, " ")
+        stripped = request.rstrip(".?! ")
+        if len(stripped) >= 12:
+            text = text.replace(stripped, " ")
+    return text

@@ -10,6 +10,9 @@ corrects its own mistake within the turn is judged on the result. Then:
   refers to a record created in the same turn (e.g. a new quote's ``opportunity_id``) is compared as
   "a new <type>" rather than by id;
 - anything the agent changed that the gold calls did not is collateral damage and fails the turn.
+
+``match_created`` exposes the pairing of created records, so cross-turn references can follow the
+record the check matched (``crm_env.envs.binding``).
 """
 
 from __future__ import annotations
@@ -53,16 +56,68 @@ def _canonical(entity: Entity, record: Record | None, new_ids: dict[str, Entity]
     }
 
 
-def _split(net: NetChanges) -> tuple[dict[tuple[Entity, str], Record | None], list[tuple[Entity, Record]]]:
+Created = list[tuple[Entity, str, Record]]  # (type, id, canonical content) of each created record
+
+
+def _split(net: NetChanges) -> tuple[dict[tuple[Entity, str], Record | None], Created]:
     new_ids = {rid: entity for (entity, rid), (before, _) in net.items() if before is None}
     keyed: dict[tuple[Entity, str], Record | None] = {}
-    created: list[tuple[Entity, Record]] = []
+    created: Created = []
     for (entity, rid), (before, after) in net.items():
         if before is None:
-            created.append((entity, _canonical(entity, after, new_ids, True)))  # type: ignore[arg-type]
+            created.append((entity, rid, _canonical(entity, after, new_ids, True)))  # type: ignore[arg-type]
         else:
             keyed[(entity, rid)] = _canonical(entity, after, new_ids, False)
     return keyed, created
+
+
+def _pair_created(gold: Created, actual: Created) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[int], list[int]]:
+    """Pair created records: first by equal content (in log order, first fit), then each unpaired gold
+    record with the first unpaired actual record of its type ("near": the same create with other
+    values). Returns (same, near, gold indexes left unpaired, actual indexes left unpaired)."""
+    unmatched = list(range(len(actual)))
+    same: list[tuple[int, int]] = []
+    unmatched_gold: list[int] = []
+    for g, (entity, _, record) in enumerate(gold):
+        hit = next((k for k, a in enumerate(unmatched) if actual[a][0] == entity and actual[a][2] == record), None)
+        if hit is None:
+            unmatched_gold.append(g)
+        else:
+            same.append((g, unmatched.pop(hit)))
+    near: list[tuple[int, int]] = []
+    missing: list[int] = []
+    for g in unmatched_gold:
+        hit = next((k for k, a in enumerate(unmatched) if actual[a][0] == gold[g][0]), None)
+        if hit is None:
+            missing.append(g)
+        else:
+            near.append((g, unmatched.pop(hit)))
+    return same, near, missing, unmatched
+
+
+def match_created(actual_net: NetChanges, expected_net: NetChanges) -> dict[tuple[Entity, str], tuple[str, bool]]:
+    """The agent's created record the state check pairs with each record the gold calls created.
+
+    Pairing is the one ``validate_state`` judges by: equal content (ignoring generated ids and creation
+    stamps), else the first other new record of the same type (which the state check reports as wrong
+    values).
+
+    Args:
+        actual_net: ``net_changes`` of the agent's turn.
+        expected_net: ``net_changes`` of the gold calls' turn.
+
+    Returns:
+        Per gold-created (type, id): (the agent's record id, whether the contents are equal). Gold
+        records the agent created nothing of the same type for are absent.
+    """
+    _, gold = _split(expected_net)
+    if not gold:
+        return {}
+    _, actual = _split(actual_net)
+    same, near, _, _ = _pair_created(gold, actual)
+    out = {gold[g][:2]: (actual[a][1], True) for g, a in same}
+    out.update({gold[g][:2]: (actual[a][1], False) for g, a in near})
+    return out
 
 
 def _diff(expected: Record, actual: Record) -> dict[str, Any]:
@@ -101,21 +156,11 @@ def validate_state(actual: Sequence[Change], expected: Sequence[Change], actual_
             else:
                 wrong[_describe(key[0], key[1], after)] = _diff(after, actual_keyed[key])  # type: ignore[arg-type]
     collateral += [_describe(e, rid, after) for (e, rid), after in actual_keyed.items() if (e, rid) not in gold_keyed]
-    unmatched = list(actual_created)
-    unmatched_gold = []
-    for entity, record in gold_created:
-        hit = next((i for i, (e, r) in enumerate(unmatched) if e == entity and r == record), None)
-        if hit is None:
-            unmatched_gold.append((entity, record))
-        else:
-            unmatched.pop(hit)
-    for entity, record in unmatched_gold:
-        near = next((i for i, (e, _) in enumerate(unmatched) if e == entity), None)
-        if near is None:
-            missing.append(f"create {entity}")
-        else:
-            wrong[f"create {entity}"] = _diff(record, unmatched.pop(near)[1])
-    collateral += [f"create {entity}" for entity, _ in unmatched]
+    _, near, absent, extra = _pair_created(gold_created, actual_created)
+    missing += [f"create {gold_created[g][0]}" for g in absent]
+    for g, a in near:
+        wrong[f"create {gold_created[g][0]}"] = _diff(gold_created[g][2], actual_created[a][2])
+    collateral += [f"create {actual_created[a][0]}" for a in extra]
     expected_count = len(gold_keyed) + len(gold_created)
     if not (missing or collateral or wrong):
         what = f"{expected_count} record change(s) match the gold calls" if expected_count else "no changes, as expected"

@@ -50,3 +50,36 @@ def test_lint_catches_defects(golden_suite: list[Conversation]) -> None:
     wrong_outcome = good.model_copy(update={"turns": [turn.model_copy(update={
         "expect_success": False, "expected_error": "not_found", "failure_category": "unknown_id"})]})
     assert "negative" in {f.check for f in lint([wrong_outcome])}
+
+
+def _set_to_current(conversation: Conversation) -> Conversation:
+    """The conversation with its (single) modify call asking for the value the record already holds."""
+    turn = conversation.turns[0]
+    call = turn.gold_calls[0]
+    (id_field, record_id), *fields = call.arguments.items()
+    entity = next(name for name, rows in conversation.initial_records.items()
+                  if any(r.get(id_field) == record_id for r in rows))
+    record = next(r for r in conversation.initial_records[entity] if r.get(id_field) == record_id)
+    arguments = {id_field: record_id, **{k: record[k] for k, _ in fields}}
+    broken = turn.model_copy(update={"gold_calls": [call.model_copy(update={"arguments": arguments})]})
+    return conversation.model_copy(update={"turns": [broken]})
+
+
+@pytest.mark.parametrize("case", ["golden-001-happy-modify-opportunity", "golden-017-happy-modify-client",
+                                  "golden-018-happy-modify-quote"])
+def test_lint_rejects_a_gold_write_that_changes_nothing(golden_suite: list[Conversation], case: str) -> None:
+    good = next(c for c in golden_suite if c.conversation_id == case)
+    assert "no_change" not in {f.check for f in lint([good])}
+    findings = [f for f in lint([_set_to_current(good)]) if f.check == "no_change"]
+    assert [(f.conversation_id, f.turn_id) for f in findings] == [(case, 1)], table(findings)
+    assert "doing nothing" in findings[0].message
+
+
+def test_lint_judges_the_net_change_of_a_turn(golden_suite: list[Conversation]) -> None:
+    # A value changed and changed back within the turn nets to nothing: lint rejects it too.
+    good = next(c for c in golden_suite if c.conversation_id == "golden-001-happy-modify-opportunity")
+    turn = good.turns[0]
+    there = turn.gold_calls[0]
+    back = _set_to_current(good).turns[0].gold_calls[0]
+    round_trip = good.model_copy(update={"turns": [turn.model_copy(update={"gold_calls": [there, back]})]})
+    assert "no_change" in {f.check for f in lint([round_trip])}

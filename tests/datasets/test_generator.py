@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import random
 from pathlib import Path
 
 import pytest
 
 from crm_env.datasets.format import Conversation
-from crm_env.datasets.generator import generate
+from crm_env.datasets.generator import GenerationError, generate, play_step
+from crm_env.datasets.generator.steps import Step, fresh
+from crm_env.datasets.generator.world import build_world
 from crm_env.datasets.intents import TaskIntent
 from crm_env.datasets.lint import TIMESTAMP, UUID
 from crm_env.datasets.loader import DATA_DIR, PACKAGED, SPLITS_FILE, to_jsonl
 from crm_env.datasets.packaged import build
 from crm_env.datasets.stats import stats
+from crm_env.sandbox import CrmSandbox
+from crm_env.schema.enums import Entity
 
 
 def test_same_seed_same_bytes() -> None:
@@ -62,3 +67,30 @@ def test_reply_facts_never_cite_ids_or_timestamps(arc_all: list[Conversation]) -
             if turn.expect_success:
                 for fact in turn.reply_facts:
                     assert not (isinstance(fact.value, str) and (UUID.search(fact.value) or TIMESTAMP.search(fact.value)))
+
+
+def test_a_step_whose_write_changes_nothing_is_a_generation_error() -> None:
+    sandbox = CrmSandbox("memory")
+    try:
+        world, _ = build_world(random.Random(3), sandbox)
+        deal = world.pick(Entity.OPPORTUNITY)
+        name = world.record(deal)["name"]
+        same = Step(TaskIntent.MODIFY_OPPORTUNITY, f'Rename {name} to "{name}".',
+                    [("modify_opportunity", {"opportunity_id": deal.arg, "name": name})])
+        with pytest.raises(GenerationError, match="changes nothing"):
+            play_step(world, same, 1, {})
+        renamed = Step(TaskIntent.MODIFY_OPPORTUNITY, f'Rename {name} to "{name} II".',
+                       [("modify_opportunity", {"opportunity_id": deal.arg, "name": f"{name} II"})])
+        assert play_step(world, renamed, 1, {}).gold_calls[0].arguments["name"] == f"{name} II"
+    finally:
+        sandbox.close()
+
+
+def test_fresh_draws_again_only_on_a_collision() -> None:
+    values = iter([5, 5, 7])
+    assert fresh(5, lambda: next(values)) == 7
+    rng, twin = random.Random(1), random.Random(1)
+    first = twin.randrange(100)
+    assert fresh(first + 1, lambda: rng.randrange(100)) == first  # no collision: one draw, the same value
+    with pytest.raises(RuntimeError, match="generator bug"):
+        fresh(1, lambda: 1)

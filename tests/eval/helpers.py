@@ -91,3 +91,42 @@ def correct_behaviour(provider: Any, conversations: list[Conversation], latency:
         return 200, {}, json.loads(provider._answer(json.loads(action)))
 
     return behaviour
+
+
+UNDECIDABLE = "as discussed"  # a reply holding this is one the reply check can neither confirm nor refute
+
+
+class VagueReplay(ReplayAgent):
+    """The oracle's calls, but every reply says only "Done, as discussed." (the marker above); with
+    ``skip_last`` it also skips the calls of each conversation's last turn (its state or retrieval fails)."""
+
+    def __init__(self, conversations: Any, skip_last: bool = False) -> None:
+        super().__init__(conversations)
+        self.skip_last = skip_last
+
+    def act(self, observation: Any) -> str:
+        assert self._conv is not None
+        if self.skip_last and int(observation.get("turn", 0)) == len(self._conv.turns) - 1:
+            return json.dumps({"respond": f"Done, {UNDECIDABLE}."})
+        action = json.loads(super().act(observation))
+        return json.dumps({"respond": f"Done, {UNDECIDABLE}."} if "respond" in action else action)
+
+
+def undecidable_replies(monkeypatch: Any) -> None:
+    """Make the reply check leave every reply holding ``UNDECIDABLE`` undecided (delegating the rest), so
+    tests of the undecided accounting do not depend on which wordings the reply checker can read."""
+    from crm_env.rewards import ensemble
+    from crm_env.rewards.component import undecided
+
+    name = REPLY_CHECK
+    check = getattr(ensemble, name)
+
+    def validate(*args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, str) and UNDECIDABLE in a for a in (*args, *kwargs.values())):
+            return undecided("reply", "the reply neither states nor contradicts the expected facts")
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(ensemble, name, validate)
+
+
+REPLY_CHECK = "check_reply"  # the ensemble's reply check (crm_env.rewards.meaning), called with the reply text

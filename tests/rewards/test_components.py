@@ -97,9 +97,12 @@ def test_net_effect_forgives_a_corrected_mistake() -> None:
 
 
 def test_refusal_needs_unchanged_state_and_an_explanation() -> None:
-    assert validate_refusal({}, "I can't set the probability to 150; it must be 0-100.", "validation_error").passed
-    assert validate_refusal({}, "", "validation_error").status is Status.FAIL
-    assert validate_refusal({}, "Sure thing, all set.", "validation_error").status is Status.UNDECIDED
+    assert validate_refusal({}, "I can't set the probability to 150; it must be 0-100.", "probability_bounds").passed
+    assert validate_refusal({}, "", "probability_bounds").status is Status.FAIL
+    assert validate_refusal({}, "Sure thing, all set.", "probability_bounds").status is Status.FAIL
+    assert validate_refusal({}, "Let me look into that.", "probability_bounds").status is Status.UNDECIDED
+    # the reason must be the broken rule's: a casing explanation does not explain a probability bound
+    assert not validate_refusal({}, "I can't: stages are case-sensitive.", "probability_bounds").passed
     changed = {("Client", "x"): ({}, {"a": 1})}
     assert validate_refusal(changed, "I cannot do that", "conflict").status is Status.FAIL  # type: ignore[arg-type]
 

@@ -32,11 +32,13 @@ from crm_env.datasets.generator.plan import (
 from crm_env.datasets.generator.steps import Step
 from crm_env.datasets.generator.world import Handle, World, build_world
 from crm_env.datasets.intents import INTENT_WORKFLOWS, TaskIntent, Workflow
+from crm_env.rewards.state import net_changes
 from crm_env.sandbox import CrmSandbox
 from crm_env.schema.enums import Entity
 from crm_env.schema.facts import ENTITIES
 
-GENERATOR_VERSION = 1
+# 2: a modify step never sets a field to the value it holds (such a turn changes nothing).
+GENERATOR_VERSION = 2
 
 _CREATES: dict[str, Entity] = {
     "create_new_client": Entity.CLIENT,
@@ -64,6 +66,7 @@ def _label(entity: Entity, record: dict[str, Any]) -> str | None:
 
 def play_step(world: World, step: Step, turn_id: int, bindings: dict[int, dict[str, Any]]) -> Turn:
     """Run a step's gold calls, check the outcome, update the world and return the turn."""
+    mark = len(world.sandbox.changes)
     results = []
     for tool, args in step.calls:
         result = world.sandbox.call(tool, resolve(args, bindings))
@@ -84,7 +87,7 @@ def play_step(world: World, step: Step, turn_id: int, bindings: dict[int, dict[s
         if last.ok or last.error_type != step.expected_error:
             raise GenerationError(f"negative turn {turn_id} ({step.failure}) gave {last.error_type}: {last.error}")
         facts = step.facts([])
-    return Turn(
+    turn = Turn(
         turn_id=turn_id,
         intent=step.intent,
         utterance=step.utterance,
@@ -94,6 +97,10 @@ def play_step(world: World, step: Step, turn_id: int, bindings: dict[int, dict[s
         failure_category=step.failure,
         reply_facts=facts,
     )
+    if turn.expect_success and turn.is_write and not net_changes(world.sandbox.changes[mark:]):
+        # Doing nothing would pass such a turn (lint's no_change check): the builder must ask for a change.
+        raise GenerationError(f"turn {turn_id} ({step.intent}): the gold write changes nothing")
+    return turn
 
 
 def _step(world: World, intent: TaskIntent, turn_id: int) -> Step:

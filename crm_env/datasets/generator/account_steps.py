@@ -8,6 +8,7 @@ from typing import Any
 from crm_env.datasets.generator import banks
 from crm_env.datasets.generator.steps import (
     Step,
+    fresh,
     listing,
     mention,
     pick_text,
@@ -60,7 +61,7 @@ def modify_client(w: World, turn: int) -> Step | None:
         args["status"] = rng.choice([s for s in ("Active", "Prospect", "Inactive") if s != record["status"]])
         change = f"set the status to {args['status']}"
     elif field == "phone":
-        args["phone"] = w.phone()
+        args["phone"] = fresh(record["phone"], w.phone)
         change = f"update the phone number to {args['phone']}"
     elif field == "owner":
         args["owner"] = rng.choice([o for o in banks.OWNERS if o != record["owner"]])
@@ -69,7 +70,7 @@ def modify_client(w: World, turn: int) -> Step | None:
         args["email"] = w.email_for(record["name"], rng.choice(("billing", "accounts", "procurement")))
         change = f"change the e-mail to {args['email']}"
     else:
-        args["address"] = w.address()
+        args["address"] = fresh(record["address"], w.address)
         change = f"change the address to {args['address']}"
     text = pick_text(w, ("For client {c}, {x}.", "Update {c}: {x}.", "Please edit {c} and {x}."),
                      c=mention(client, w), x=change)
@@ -127,14 +128,14 @@ def modify_contact(w: World, turn: int) -> Step | None:
     rng = w.rng
     field = rng.choice(("title", "phone", "email"))
     args: dict[str, Any] = {"contact_id": contact.arg}
+    record = w.record(contact)
     if field == "title":
-        args["title"] = rng.choice(banks.TITLES)
+        args["title"] = fresh(record["title"], lambda: rng.choice(banks.TITLES))
         change = f"their new title is {args['title']}"
     elif field == "phone":
-        args["phone"] = w.phone()
+        args["phone"] = fresh(record["phone"], w.phone)
         change = f"their phone number is now {args['phone']}"
     else:
-        record = w.record(contact)
         args["email"] = w.email_for(record["last_name"], f"{record['first_name']} {record['last_name']}")
         change = f"their e-mail changed to {args['email']}"
     text = pick_text(w, ("Update contact {c}: {x}.", "{c} has news: {x}. Please update the record."),

@@ -10,6 +10,7 @@ from crm_env.datasets.generator.steps import (
     Step,
     cap,
     fact,
+    fresh,
     is_open,
     listing,
     mention,
@@ -73,13 +74,13 @@ def modify_opportunity(w: World, turn: int) -> Step | None:
             args["stage"] = rng.choice([s for s in OPEN_STAGES + ("Closed-Won",) if s != record["stage"]])
             clauses.append(f"move it to {args['stage']}")
         elif f == "amount":
-            args["amount"] = money(rng, 5_000, 1_500_000)
+            args["amount"] = fresh(record["amount"], lambda: money(rng, 5_000, 1_500_000))
             clauses.append(f"set the amount to {usd(args['amount'])}")
         elif f == "probability":
-            args["probability"] = rng.randrange(5, 100, 5)
+            args["probability"] = fresh(record["probability"], lambda: rng.randrange(5, 100, 5))
             clauses.append(f"change the probability to {args['probability']}%")
         elif f == "close_date":
-            args["close_date"] = w.future()
+            args["close_date"] = fresh(record["close_date"], w.future)
             clauses.append(f"push the close date to {args['close_date']}")
         else:
             args["owner"] = rng.choice([o for o in banks.OWNERS if o != record["owner"]])

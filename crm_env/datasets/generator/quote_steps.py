@@ -9,6 +9,7 @@ from crm_env.datasets.generator import banks
 from crm_env.datasets.generator.steps import (
     Step,
     fact,
+    fresh,
     is_open,
     listing,
     mention,
@@ -63,13 +64,13 @@ def modify_quote(w: World, turn: int) -> Step | None:
     field = rng.choice(("amount", "status", "valid_until", "version"))
     args: dict[str, Any] = {"quote_id": quote.arg}
     if field == "amount":
-        args["amount"] = money(rng, 5_000, 1_500_000)
+        args["amount"] = fresh(record["amount"], lambda: money(rng, 5_000, 1_500_000))
         change = f"change the amount to {usd(args['amount'])}"
     elif field == "status":
         args["status"] = rng.choice([s for s in ("Draft", "Sent", "Approved", "Rejected") if s != record["status"]])
         change = f"mark it as {args['status']}"
     elif field == "valid_until":
-        args["valid_until"] = w.future(7, 120)
+        args["valid_until"] = fresh(record["valid_until"], lambda: w.future(7, 120))
         change = f"extend its validity to {args['valid_until']}"
     else:
         args["version"] = rng.choice([v for v in banks.QUOTE_VERSIONS if v != record["version"]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from crm_env.datasets.format import FailureCategory, ReplyFact
 from crm_env.datasets.generator.world import Handle, World
@@ -17,6 +17,7 @@ from crm_env.datasets.intents import TaskIntent
 from crm_env.schema.enums import Entity
 
 FactsFn = Callable[[list[Any]], list[ReplyFact]]
+T = TypeVar("T")
 
 # Fields never stated as reply facts: ids and stamps cannot recur in another episode.
 NOT_FACTS = frozenset({"created_date", "created_at", "uploaded_at"})
@@ -35,6 +36,20 @@ class Step:
 
 def pick_text(w: World, options: tuple[str, ...] | list[str], **values: Any) -> str:
     return w.rng.choice(options).format(**values)
+
+
+def fresh(current: Any, draw: Callable[[], T]) -> T:
+    """A new value for a field: ``draw()`` again until it differs from the value the field holds.
+
+    A request to set a field to the value it already has changes nothing, so an agent doing nothing
+    would pass the turn (lint's ``no_change`` check). Drawing again only on a collision leaves every
+    conversation without one as it was.
+    """
+    for _ in range(100):
+        value = draw()
+        if value != current:
+            return value
+    raise RuntimeError(f"no value other than {current!r} after 100 draws: a generator bug")
 
 
 def cap(text: str) -> str:

@@ -1,0 +1,320 @@
+"""A reply read as claims: the values it states (amounts, percentages, dates, counts, ids, versions, names
+of records and enum values), where each stands, and whether it is affirmed or denied.
+
+The reader is world-independent except for the names it is given (``Vocabulary``: the episode's record
+names, people, enum values, e-mails... built by ``crm_env.rewards.world``), which it finds first so that
+the digits inside a name ("Phase 2", "FY26") are never read as numbers.
+
+Text forms understood: ``$1,234,567``, ``1.2M``, ``$816K``, ``1.5 million``, ``85%`` / ``85 percent``, number
+words for counts ("no", "one", "a single", "twelve", "both"), dates as ISO, ``07/22/2026``, ``July 22, 2026``,
+``Jul. 22 2026``, ``22 July 2026``, ``16th November 2026``, ``Sept 3`` (year from context), markdown lists
+and tables (a row or a line is a segment; ``- 2 quotes`` is two quotes, never minus two).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from crm_env.rewards.lexicon import (
+    ENTITY_NOUNS,
+    MONTH_NAMES,
+    NEGATION_EXCEPTIONS,
+    NEGATORS,
+    NUMBER_WORDS,
+    RESULT_NOUNS,
+)
+from crm_env.schema.enums import Entity
+
+_TRANSLATE = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "*": " ", "`": " ", "\u00a0": " ",
+                            "‑": "-", "–": "—", "#": "#"})
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
+_ABBREVIATIONS = frozenset({*MONTH_NAMES, "e.g", "i.e", "vs", "approx", "no", "mr", "ms", "dr", "inc", "ltd", "co",
+                            "st", "v"})
+_CLAUSE_MARK = re.compile(r"[,;:()\[\]|—]| - |\b(?:but|although|though|however|whereas|while|and|or|so|because|since|"
+                          r"which|instead|rather)\b")
+_MONTH_ALT = "|".join(sorted(MONTH_NAMES, key=len, reverse=True))
+_DATE_PATTERNS = (
+    ("iso", re.compile(r"(?<![\w-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w-])")),
+    ("slash", re.compile(r"(?<![\w/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\w/])")),
+    ("mdy", re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?")),
+    ("dmy", re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\b\.?(?:,?\s+(\d{{4}})\b)?")),
+)
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_CODE_ID = re.compile(r"(?<![\w.@/-])(?:[a-z]{1,8}-)+[a-z0-9-]*\d[a-z0-9-]*(?![\w@-])|(?<![\w&])#\d{2,}\b"
+                      r"|\bid[:#]?\s+(?=[a-z0-9-]*\d)([a-z0-9-]{3,})\b")
+_URL = re.compile(r"\bhttps?://[^\s)>\]|]+")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"\+\d[\d\s().-]{7,}\d")
+_FILE = re.compile(r"\b[\w.-]+\.(?:pdf|docx?|csv|txt|xlsx?|pptx?|png|jpe?g|bak|zip|json|md|exe|tmp|html?)\b")
+_VERSION = re.compile(r"\b(?:version|ver\.?|v)\s?(\d+(?:\.\d+)?)\b")
+_NUMBER = re.compile(
+    r"(?<![\w.,/])(\$|usd\s?)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s?(k|mm|m|bn|b)\b|\s(thousand|million|billion)\b)?"
+    r"(\s?%|\s(?:percent|per cent)\b)?(?![\w,]*\d)"
+)
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
+_WORD_ALT = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_NOUN_ALT = "|".join(sorted((*ENTITY_NOUNS, *RESULT_NOUNS), key=len, reverse=True))
+_COUNT = re.compile(rf"(?<![\w$.,])(?:(\d+)|({_WORD_ALT}))\s+((?:[a-z-]+\s+){{0,3}}?)({_NOUN_ALT})\b")
+_PAREN_COUNT = re.compile(rf"\b({_NOUN_ALT})\b[^()\n]{{0,40}}?\((\d+)\)")
+_ZERO = re.compile(r"\b(?:none|nothing (?:came up|was found|matches|matched)|no (?:results?|matches|hits|records?)|"
+                   r"came back empty|(?:didn't|did not|couldn't|could not) find any|found no\b|found none|"
+                   r"there (?:are|were) no\b|there aren't any|there weren't any|zero\b|isn't any|aren't any|"
+                   r"no one\b|nobody|empty)")
+_TOTAL = re.compile(r"(?<![\w$.,])(\d+|" + _WORD_ALT + r")\s+(?:in total|total|in all|altogether|overall)\b")
+_DENIED_AFTER = re.compile(r"[^\w.,;:!?\n]{0,3}(?:\w+\s){0,2}?(?:(?:is|was|are|were) not|isn't|wasn't|aren't|weren't)\b")
+_COUNT_SKIP = frozenset({"of", "in", "on", "at", "for", "with", "is", "are", "was", "were", "has", "have", "the",
+                         "and", "or", "to", "by", "from", "than"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One claim of the reply: a value of some kind at a place in the text, affirmed or denied."""
+
+    kind: str  # "number", "percent", "date", "count", "id", "version", or a vocabulary kind ("record", "enum", ...)
+    value: Any  # float; ISO date (or (month, day) without a year); int; text; vocabulary payload
+    start: int
+    end: int
+    segment: int
+    negated: bool
+    tolerance: float = 0.0  # for numbers written rounded ("$1.5M"): how far the meant value may lie
+    entity: Entity | None = None  # for counts: what was counted (None: the answer's record type)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Surface forms to find in replies: normalised text → (kind, payload). Built per episode state."""
+
+    forms: dict[str, tuple[tuple[str, Any], ...]]
+    pattern: re.Pattern[str] | None = field(default=None)
+
+    @classmethod
+    def build(cls, forms: dict[str, list[tuple[str, Any]]]) -> Vocabulary:
+        clean = {k: tuple(dict.fromkeys(v)) for k, v in forms.items() if len(k) >= 2}
+        if not clean:
+            return cls({}, None)
+        alternation = "|".join(re.escape(k) for k in sorted(clean, key=len, reverse=True))
+        return cls(clean, re.compile(rf"(?<![\w@.-])(?:{alternation})(?![\w@]|-\w|\.\w)"))
+
+
+@dataclass(frozen=True)
+class ReadReply:
+    """A reply's claims."""
+
+    text: str
+    norm: str  # lower-cased, markdown emphasis removed, same length as text
+    loose: str  # norm with "-" and "_" as spaces (for names and enum values)
+    segments: tuple[tuple[int, int], ...]
+    mentions: tuple[Mention, ...]
+
+    def segment_of(self, position: int) -> int:
+        for index, (start, end) in enumerate(self.segments):
+            if start <= position < end:
+                return index
+        return len(self.segments) - 1
+
+    def of_kind(self, *kinds: str) -> list[Mention]:
+        return [m for m in self.mentions if m.kind in kinds]
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight quotes, emphasis removed; one character for one (offsets are kept)."""
+    out = text.translate(_TRANSLATE)
+    lowered = out.lower()
+    if len(lowered) != len(out):  # a character whose lower case is longer: keep it as it is
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in out)
+    return lowered
+
+
+def _segments(norm: str) -> tuple[tuple[int, int], ...]:
+    cuts = {0, len(norm)}
+    for index, char in enumerate(norm):
+        if char == "\n":
+            cuts.add(index + 1)
+    for match in _SENTENCE_END.finditer(norm):
+        word = re.search(r"([\w.]+)$", norm[max(0, match.start() - 12):match.start()])
+        previous = word.group(1) if word else ""
+        if previous in _ABBREVIATIONS or previous[-1:].isdigit() and match.group() == "." and \
+                re.match(r"\s+\d", norm[match.end():match.end() + 3]):
+            continue
+        cuts.add(match.end())
+    points = sorted(cuts)
+    return tuple((a, b) for a, b in zip(points, points[1:]) if b > a)
+
+
+def negated_at(norm: str, start: int, segment_start: int, end: int | None = None, in_list: bool = False) -> bool:
+    """Whether the mention at ``start`` is denied: a negator between the start of its clause and it, or
+    "is not" / "isn't" right after it. ``in_list``: a list item ("no deals in A, B or C") inherits the
+    negation of the list's head."""
+    window = norm[segment_start:start]
+    marks = list(_CLAUSE_MARK.finditer(window))
+    index = len(marks) - 1
+    cut = marks[index].end() if marks else 0
+    piece_end = len(window)
+    while in_list and index >= 0 and marks[index].group().strip() in (",", "or", "and") and \
+            len(window[marks[index].end():piece_end].split()) <= (1 if piece_end == len(window) else 3):
+        cut = marks[index - 1].end() if index > 0 else 0  # take in the list item (or the head) before
+        piece_end = marks[index].start()
+        index -= 1
+    clause = window[cut:]
+    if NEGATION_EXCEPTIONS.search(clause):
+        clause = NEGATION_EXCEPTIONS.sub(" ", clause)
+    if NEGATORS.search(clause) is not None:
+        return True
+    return end is not None and _DENIED_AFTER.match(norm, end) is not None
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _dates(norm: str) -> list[tuple[int, int, Any]]:
+    found: list[tuple[int, int, Any]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(norm):
+            if any(a < match.end() and match.start() < b for a, b in taken):
+                continue
+            groups = match.groups()
+            if kind == "iso":
+                values = {_iso(int(groups[0]), int(groups[1]), int(groups[2]))}
+            elif kind == "slash":
+                a, b, year = int(groups[0]), int(groups[1]), int(groups[2])
+                values = {_iso(year, a, b), _iso(year, b, a)}  # US order first; day-first where it is the only reading
+                if _iso(year, a, b):
+                    values = {_iso(year, a, b)}
+            else:
+                month_word, day_text = (groups[0], groups[1]) if kind == "mdy" else (groups[1], groups[0])
+                if month_word == "may" and kind == "mdy" and not groups[2]:
+                    continue  # "may 5" without a year is more often the verb
+                month, day = MONTH_NAMES[month_word], int(day_text)
+                if groups[2]:
+                    values = {_iso(int(groups[2]), month, day)}
+                elif 1 <= day <= 31:
+                    values = {(month, day)}
+                else:
+                    values = set()
+            values.discard(None)
+            if values:
+                taken.append(match.span())
+                found.append((match.start(), match.end(), tuple(sorted(values, key=str))))
+    return found
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
+    """Every claim of a reply (see the module docstring)."""
+    norm = normalise(text)
+    loose = norm.replace("-", " ").replace("_", " ")
+    segments = _segments(norm)
+    starts = [s for s, _ in segments]
+    mentions: list[Mention] = []
+
+    def segment(position: int) -> tuple[int, int]:
+        index = max(0, _bisect(starts, position))
+        return index, segments[index][0] if segments else 0
+
+    def add(kind: str, value: Any, start: int, end: int, tolerance: float = 0.0, entity: Entity | None = None) -> None:
+        index, seg_start = segment(start)
+        denied = negated_at(norm, start, seg_start, end, in_list=kind == "enum")
+        mentions.append(Mention(kind, value, start, end, index, denied, tolerance, entity))
+
+    masked: list[tuple[int, int]] = []
+    for pattern, kind in ((_URL, "url"), (_EMAIL, "email"), (_UUID, "id")):
+        for match in pattern.finditer(norm):
+            if any(a <= match.start() < b for a, b in masked):
+                continue
+            add(kind, match.group(), match.start(), match.end())
+            masked.append(match.span())
+    if vocabulary.pattern is not None:
+        blanked = _blank(loose, masked)
+        for match in vocabulary.pattern.finditer(blanked):
+            if re.match(r"-\w", norm[match.end():match.end() + 2]):
+                continue  # part of a longer token ("RFQ-000195" is no prefix)
+            for kind, payload in vocabulary.forms[match.group()]:
+                add(kind, payload, match.start(), match.end())
+            masked.append(match.span())
+    for pattern, kind in ((_FILE, "file"), (_PHONE, "phone")):
+        for match in pattern.finditer(_blank(norm, masked)):
+            add(kind, match.group().strip(), match.start(), match.end())
+            masked.append(match.span())
+    for match in _CODE_ID.finditer(_blank(norm, masked)):
+        token = (match.group(1) or match.group()).strip("#")
+        if _looks_like_date(token):
+            continue
+        add("id", token, match.start(), match.end())
+        masked.append(match.span())
+    for start, end, values in _dates(_blank(norm, masked)):
+        add("date", values, start, end)
+        masked.append((start, end))
+    for match in _VERSION.finditer(_blank(norm, masked)):
+        add("version", match.group(1), match.start(), match.end())
+        masked.append(match.span())
+    rest = _blank(norm, masked)
+    counted: list[tuple[int, int]] = []
+    for match in _COUNT.finditer(rest):
+        between = match.group(3).split()
+        if any(word in _COUNT_SKIP for word in between):
+            continue
+        number = int(match.group(1)) if match.group(1) else NUMBER_WORDS[match.group(2)]
+        noun = match.group(4)
+        start = match.start()
+        if match.group(2) in ("no", "none"):
+            # "no contacts" counts zero; the negation is the count itself, not a denial of it
+            index, _ = segment(start)
+            mentions.append(Mention("count", 0, start, match.end(), index, False, 0.0, ENTITY_NOUNS.get(noun)))
+        else:
+            add("count", number, start, match.end(), entity=ENTITY_NOUNS.get(noun))
+        counted.append((start, match.start(4)))
+    for match in _PAREN_COUNT.finditer(rest):
+        add("count", int(match.group(2)), match.start(2), match.end(2), entity=ENTITY_NOUNS.get(match.group(1)))
+        counted.append(match.span(2))
+    for match in _TOTAL.finditer(rest):
+        if not any(a <= match.start() < b for a, b in counted):
+            value = match.group(1)
+            add("count", int(value) if value.isdigit() else NUMBER_WORDS[value], match.start(), match.end())
+            counted.append(match.span())
+    for match in _ZERO.finditer(rest):
+        if not any(a <= match.start() < b for a, b in counted):
+            index, _ = segment(match.start())
+            mentions.append(Mention("count", 0, match.start(), match.end(), index, False))
+    for match in _NUMBER.finditer(_blank(rest, counted)):
+        dollar, whole, fraction, suffix, word_suffix, percent = match.groups()
+        number = float(whole.replace(",", "") + (fraction or ""))
+        scale = _SCALE.get(suffix or word_suffix or "", 1.0)
+        value = number * scale
+        digits = len((fraction or ".")[1:])
+        tolerance = 0.5 * scale * 10 ** -digits if scale > 1 else 0.005
+        if percent:
+            add("percent", value, match.start(), match.end())
+        elif dollar or scale > 1 or "," in whole or fraction and digits == 2 or value >= 1000 and not (
+                1900 <= value <= 2100 and not fraction):
+            add("number", value, match.start(), match.end(), tolerance)
+    mentions.sort(key=lambda m: m.start)
+    return ReadReply(text, norm, loose, segments, tuple(mentions))
+
+
+def _looks_like_date(token: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", token))
+
+
+def _bisect(starts: list[int], position: int) -> int:
+    low, high = 0, len(starts)
+    while low < high:
+        middle = (low + high) // 2
+        if starts[middle] <= position:
+            low = middle + 1
+        else:
+            high = middle
+    return low - 1
