@@ -7,18 +7,21 @@ the digits inside a name ("Phase 2", "FY26") are never read as numbers.
 
 Text forms understood: ``$1,234,567``, ``1.2M``, ``$816K``, ``1.5 million``, ``85%`` / ``85 percent``, number
 words for counts ("no", "one", "a single", "twelve", "both"), dates as ISO, ``07/22/2026``, ``July 22, 2026``,
-``Jul. 22 2026``, ``22 July 2026``, ``16th November 2026``, ``Sept 3`` (year from context), markdown lists
+``Jul. 22 2026``, ``22 July 2026``, ``16th November 2026``, ``Sept 3`` (year from context), percentages in
+words ("seventy-five per cent"), markdown lists
 and tables (a row or a line is a segment; ``- 2 quotes`` is two quotes, never minus two).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from crm_env.rewards.lexicon import (
+    COUNT_ONLY_WORDS,
     ENTITY_NOUNS,
     MONTH_NAMES,
     NEGATION_EXCEPTIONS,
@@ -30,10 +33,11 @@ from crm_env.schema.enums import Entity
 
 _TRANSLATE = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "*": " ", "`": " ", "\u00a0": " ",
                             "‑": "-", "–": "—", "#": "#"})
+CLAUSE_REACH = 400
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 _ABBREVIATIONS = frozenset({*MONTH_NAMES, "e.g", "i.e", "vs", "approx", "no", "mr", "ms", "dr", "inc", "ltd", "co",
                             "st", "v"})
-_CLAUSE_MARK = re.compile(r"[,;:()\[\]|—]| - |\b(?:but|although|though|however|whereas|while|and|or|so|because|since|"
+CLAUSE_MARK = re.compile(r"[,;:()\[\]|—]| - |\b(?:but|although|though|however|whereas|while|and|or|so|because|since|"
                           r"which|instead|rather)\b")
 _MONTH_ALT = "|".join(sorted(MONTH_NAMES, key=len, reverse=True))
 _DATE_PATTERNS = (
@@ -49,13 +53,18 @@ _URL = re.compile(r"\bhttps?://[^\s)>\]|]+")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _PHONE = re.compile(r"\+\d[\d\s().-]{7,}\d")
 _FILE = re.compile(r"\b[\w.-]+\.(?:pdf|docx?|csv|txt|xlsx?|pptx?|png|jpe?g|bak|zip|json|md|exe|tmp|html?)\b")
-_VERSION = re.compile(r"\b(?:version|ver\.?|v)\s?(\d+(?:\.\d+)?)\b")
+# "v1.1", "version 2", and "version isn't 1.1" / "version is now 1.1" (a decimal within three words)
+_VERSION = re.compile(r"\b(?:version|ver\.?|v)\s?(\d+(?:\.\d+)?)\b|\bversion(?:\s+[a-z']+){1,3}?\s+(\d+\.\d+)\b")
+# A deal "was won" / "hasn't been lost": the closed stages in their verb form
+_CLOSED_STAGE = re.compile(r"\b(?:been|was|were|is|are|got|marked(?: as)?)\s+(won|lost)\b")
 _NUMBER = re.compile(
     r"(?<![\w.,/])(\$|usd\s?)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s?(k|mm|m|bn|b)\b|\s(thousand|million|billion)\b)?"
     r"(\s?%|\s(?:percent|per cent)\b)?(?![\w,]*\d)"
 )
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 _WORD_ALT = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_WORD_PERCENT = re.compile(r"\b(" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS if w not in COUNT_ONLY_WORDS),
+                                                   key=len, reverse=True)) + r")\s?(?:%|percent\b|per cent\b)")
 _NOUN_ALT = "|".join(sorted((*ENTITY_NOUNS, *RESULT_NOUNS), key=len, reverse=True))
 _COUNT = re.compile(rf"(?<![\w$.,])(?:(\d+)|({_WORD_ALT}))\s+((?:[a-z-]+\s+){{0,3}}?)({_NOUN_ALT})\b")
 _PAREN_COUNT = re.compile(rf"\b({_NOUN_ALT})\b[^()\n]{{0,40}}?\((\d+)\)")
@@ -64,7 +73,8 @@ _ZERO = re.compile(r"\b(?:none|nothing (?:came up|was found|matches|matched)|no 
                    r"there (?:are|were) no\b|there aren't any|there weren't any|zero\b|isn't any|aren't any|"
                    r"no one\b|nobody|empty)")
 _TOTAL = re.compile(r"(?<![\w$.,])(\d+|" + _WORD_ALT + r")\s+(?:in total|total|in all|altogether|overall)\b")
-_DENIED_AFTER = re.compile(r"[^\w.,;:!?\n]{0,3}(?:\w+\s){0,2}?(?:(?:is|was|are|were) not|isn't|wasn't|aren't|weren't)\b")
+_DENIED_AFTER = re.compile(r"[^\w.,;:!?\n]{0,3}(?:\w+\s){0,2}?(?:(?:is|was|are|were|does|did|do|has|have) not|isn't|"
+                           r"wasn't|aren't|weren't|doesn't|didn't|don't|hasn't|haven't)\b")
 _COUNT_SKIP = frozenset({"of", "in", "on", "at", "for", "with", "is", "are", "was", "were", "has", "have", "the",
                          "and", "or", "to", "by", "from", "than"})
 
@@ -147,9 +157,10 @@ def _segments(norm: str) -> tuple[tuple[int, int], ...]:
 def negated_at(norm: str, start: int, segment_start: int, end: int | None = None, in_list: bool = False) -> bool:
     """Whether the mention at ``start`` is denied: a negator between the start of its clause and it, or
     "is not" / "isn't" right after it. ``in_list``: a list item ("no deals in A, B or C") inherits the
-    negation of the list's head."""
-    window = norm[segment_start:start]
-    marks = list(_CLAUSE_MARK.finditer(window))
+    negation of the list's head. Only the last ``CLAUSE_REACH`` characters are read (a clause is shorter;
+    a reply without full stops would otherwise take quadratic time)."""
+    window = norm[max(segment_start, start - CLAUSE_REACH):start]
+    marks = list(CLAUSE_MARK.finditer(window))
     index = len(marks) - 1
     cut = marks[index].end() if marks else 0
     piece_end = len(window)
@@ -175,10 +186,11 @@ def _iso(year: int, month: int, day: int) -> str | None:
 
 def _dates(norm: str) -> list[tuple[int, int, Any]]:
     found: list[tuple[int, int, Any]] = []
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # sorted, never overlapping
     for kind, pattern in _DATE_PATTERNS:
         for match in pattern.finditer(norm):
-            if any(a < match.end() and match.start() < b for a, b in taken):
+            at = bisect.bisect_left(taken, (match.end(), -1))  # the spans starting before this match ends
+            if at and taken[at - 1][1] > match.start():
                 continue
             groups = match.groups()
             if kind == "iso":
@@ -201,7 +213,7 @@ def _dates(norm: str) -> list[tuple[int, int, Any]]:
                     values = set()
             values.discard(None)
             if values:
-                taken.append(match.span())
+                bisect.insort(taken, match.span())
                 found.append((match.start(), match.end(), tuple(sorted(values, key=str))))
     return found
 
@@ -259,7 +271,14 @@ def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
         add("date", values, start, end)
         masked.append((start, end))
     for match in _VERSION.finditer(_blank(norm, masked)):
-        add("version", match.group(1), match.start(), match.end())
+        add("version", match.group(1) or match.group(2), match.start(1) if match.group(1) else match.start(2),
+            match.end())
+        masked.append(match.span())
+    for match in _CLOSED_STAGE.finditer(_blank(norm, masked)):
+        add("enum", "Closed-Won" if match.group(1) == "won" else "Closed-Lost", match.start(1), match.end(1))
+        masked.append(match.span(1))
+    for match in _WORD_PERCENT.finditer(_blank(norm, masked)):
+        add("percent", float(NUMBER_WORDS[match.group(1)]), match.start(), match.end())
         masked.append(match.span())
     rest = _blank(norm, masked)
     counted: list[tuple[int, int]] = []

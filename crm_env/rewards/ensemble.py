@@ -35,15 +35,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm_env.datasets.format import Turn
-from crm_env.rewards.arguments import match_arguments
 from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, JUDGE, arbitrate, vetoed
+from crm_env.rewards.arguments import match_arguments
 from crm_env.rewards.component import Component, Status, failed, not_applicable, plain
 from crm_env.rewards.failure import validate_refusal
 from crm_env.rewards.judge import Judge
 from crm_env.rewards.meaning import check_reply
 from crm_env.rewards.reads import validate_retrieval
-from crm_env.rewards.scope import Episode, build_scope
 from crm_env.rewards.replay import GoldOutcome
+from crm_env.rewards.scope import Episode, build_scope
 from crm_env.rewards.state import net_changes, validate_state
 from crm_env.sandbox import ToolResult
 from crm_env.tools import Change

@@ -3,7 +3,9 @@ was not carried out, and it gives the reason in plain words.
 
 - A success claim fails whatever other words the reply contains ("Done: the stage is now PROPOSAL").
 - "Not carried out": the reply says so ("I couldn't", "wasn't created", "the CRM rejected it", "I've left
-  the deal as it was", ...; ``lexicon.FAILURE_CLAIM``).
+  the deal as it was", ...; ``lexicon.FAILURE_CLAIM``), or states the outcome as not done ("Result: not
+  applied", "the amount hasn't changed", "there was nothing to void"; ``lexicon.NOT_DONE``) and claims no
+  success.
 - The reason: words for the rule the request broke, by failure category (``lexicon.REFUSAL_REASONS``:
   "in the past", "case-sensitive", "already belongs to", "isn't a valid ID", "above the maximum", ...),
   read in the reply with the user's own request taken out, so echoing the request explains nothing.
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 from crm_env.rewards.claims import normalise
 from crm_env.rewards.component import Component, failed, passed, undecided
-from crm_env.rewards.lexicon import FAILURE_CLAIM, REFUSAL_REASON_PATTERNS, SUCCESS_CLAIM
+from crm_env.rewards.lexicon import FAILURE_CLAIM, NOT_DONE, REFUSAL_REASON_PATTERNS, SUCCESS_CLAIM
+from crm_env.rewards.meaning import MAX_REPLY_CHARS
 from crm_env.rewards.state import NetChanges
 
 NAME = "refusal"
@@ -34,9 +37,12 @@ def validate_refusal(net: NetChanges, reply: str, category: str | None, utteranc
         return failed(NAME, f"the request had to be refused, but {len(net)} record(s) changed")
     if not reply.strip():
         return failed(NAME, "the CRM is unchanged, but no reply explained the refusal")
+    if len(reply) > MAX_REPLY_CHARS:
+        return failed(NAME, f"the reply is {len(reply):,} characters (more than {MAX_REPLY_CHARS:,}): not read")
     text = _without(normalise(reply), normalise(utterance).strip())
-    refusal = FAILURE_CLAIM.search(text)
     success = SUCCESS_CLAIM.search(text)
+    # the outcome forms of NOT_DONE ("there was no ...", "still") never outweigh a success claim
+    refusal = FAILURE_CLAIM.search(text) or (None if success else NOT_DONE.search(text))
     if success and not refusal:
         return failed(NAME, f"claims the request was carried out ({success.group().strip()!r}); it had to be refused")
     if refusal is None:

@@ -8,9 +8,11 @@ A reply **fails** when it
   record in scope has, before or after the turn, and that neither the request, the tool results nor the
   CRM's rules contain; an id the CRM never produced; a count other than the true one;
 - denies an expected fact ("it is not Draft"), or names, for a read request, records outside the answer set
-  (beyond those the user named), or puts the turn's result on another record ("the note is on X").
+  (beyond those the user named), or puts the turn's result on another record ("the note is on X"), or puts
+  values on the wrong record (``crm_env.rewards.attribution``);
+- answers a read request with a dump of what the agent has seen (``crm_env.rewards.dump``).
 
-It is **undecided** when nothing it says is false but an expected fact is not affirmed in any form the
+A reply longer than ``MAX_REPLY_CHARS`` fails unread (a dump). It is **undecided** when nothing it says is false but an expected fact is not affirmed in any form the
 checker reads (the judge may decide; without one, undecided counts as not passed). It **passes** when every
 expected fact is affirmed and nothing is contradicted.
 """
@@ -18,13 +20,16 @@ expected fact is affirmed and nothing is contradicted.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from crm_env.rewards.claims import Mention, ReadReply, read_reply
-from crm_env.rewards.component import Component, failed, not_applicable, passed, undecided
+from crm_env.rewards.attribution import misattributed
+from crm_env.rewards.claims import Mention, ReadReply, negated_at, read_reply
+from crm_env.rewards.component import Component, failed, passed, undecided
+from crm_env.rewards.dump import dump
+from crm_env.rewards.holds import matches, true_of, values_of
 from crm_env.rewards.lexicon import (
+    ADVISED,
+    CONDITIONAL,
     ENTITY_NOUNS,
     EXAMPLE_CUE,
     FAILURE_CLAIM,
@@ -35,11 +40,15 @@ from crm_env.rewards.lexicon import (
     SUCCESS_CLAIM,
     UNCHANGED_REST,
 )
-from crm_env.rewards.world import DATE_FIELDS, NUMBER_FIELDS, World, display_name, loose
+from crm_env.rewards.scope_model import TurnScope, named_in
+from crm_env.rewards.world import World, display_name, loose
 from crm_env.schema.enums import Entity
 from crm_env.schema.types import MAX_AMOUNT
 
 NAME = "reply"
+# Longer replies fail unread: the longest listing an answer needs is a few thousand characters, and reading
+# a megabyte of text for claims would stall the env.
+MAX_REPLY_CHARS = 20_000
 COUNT_LABELS: dict[str, Entity | None] = {"total": None, "count": Entity.OPPORTUNITY, "quotes": Entity.QUOTE,
                                           "quotes_deleted": Entity.QUOTE}
 _AMBIGUOUS = frozenset({"sent", "approved", "rejected", "canceled", "draft", "active", "pending", "expired",
@@ -53,29 +62,13 @@ _ENUM_CUES_AFTER = frozenset({"status", "stage", "quote", "quotes", "deal", "dea
 _PARTICIPLES = frozenset({"sent", "approved", "rejected", "canceled", "expired"})
 
 
-@dataclass
-class TurnScope:
-    """What the checker knows of the turn besides the reply."""
-
-    world: World
-    targets: set[str]  # the records the turn's reference changed or read (agent-side ids)
-    answer: set[str] | None  # for a read request listing records: the records of the answer
-    answer_entity: Entity | None
-    facts: Sequence[tuple[str, Any]]  # (label, value) with references resolved
-    utterance: str
-    today: str  # the episode clock's date, ISO
-    result_values: tuple[set[float], set[str]]  # numbers and dates in this turn's tool results
-    expect_success: bool
-    work_done: bool  # the turn's work happened as the reference's (state matched; reads succeeded)
-    prefix_counts: dict[str, int] | None = None  # for a prefix listing: the prefixes in use and their counts
-    named: set[str] = field(default_factory=set)  # the records the reference's calls name by id
-    listing: bool = False  # the answer is a search's result list (each record must be named)
-
-
 def check_reply(reply: str, scope: TurnScope) -> Component:
     """The reply component (see the module docstring)."""
     if not reply.strip():
         return failed(NAME, "no reply was given")
+    if len(reply) > MAX_REPLY_CHARS:
+        return failed(NAME, f"the reply is {len(reply):,} characters, more than any answer needs "
+                            f"({MAX_REPLY_CHARS:,}): a dump is not an answer")
     read = read_reply(reply, scope.world.vocabulary())
     problems = _problems(read, scope)
     if problems:
@@ -84,8 +77,9 @@ def check_reply(reply: str, scope: TurnScope) -> Component:
     if missing:
         return undecided(NAME, f"the reply does not affirm: {', '.join(missing)}", missing=missing)
     if not scope.facts:
-        if scope.expect_success and not _claims_success(read):
-            return not_applicable(NAME, "no facts to state; the reply makes no claim about the work")
+        # a read with nothing to report may say so in any words it has claims for ("no quote prefixes")
+        if scope.expect_success and not _claims_success(read) and not (scope.answer is not None and read.mentions):
+            return undecided(NAME, "no facts to state, and the reply makes no claim about the work that I can read")
         return passed(NAME, "no expected facts; nothing the reply says is contradicted")
     return passed(NAME, f"affirms all {len(scope.facts)} fact(s); nothing it says is contradicted")
 
@@ -93,12 +87,11 @@ def check_reply(reply: str, scope: TurnScope) -> Component:
 # ---------------------------------------------------------------------------------------------- failures
 def _problems(read: ReadReply, scope: TurnScope) -> list[str]:
     problems: list[str] = []
-    hedge = next((h for h in (HEDGE.search(read.norm, a, b) for a, b in read.segments
-                              if not read.norm[a:b].rstrip().endswith("?")) if h), None)
+    hedge = hedged(read)
     if hedge:
         problems.append(f"hedges on the outcome ({hedge.group()!r})")
     if scope.expect_success:
-        failure = _failure_claim(read)
+        failure = _failure_claim(read, scope)
         if scope.work_done and failure:
             problems.append(f"says the work was not done ({failure!r}), but it was")
         elif not scope.work_done and not failure and _claims_success(read):
@@ -124,10 +117,23 @@ def _problems(read: ReadReply, scope: TurnScope) -> list[str]:
         problem = _false_claim(mention, read, scope, in_scope, utterance)
         if problem:
             problems.append(problem)
+    problems += dump(read, scope)
+    problems += misattributed(read, world, scope.targets, read_reply(scope.utterance, world.vocabulary()))
     problems += _extra_records(read, scope, utterance)
     problems += _misplaced_facts(read, scope, utterance)
     problems += _prefix_claims(read, scope)
     return problems
+
+
+def hedged(read: ReadReply) -> re.Match[str] | None:
+    """The first hedge on the outcome, outside questions and advice (``lexicon.CONDITIONAL``, ``ADVISED``)."""
+    for a, b in read.segments:
+        if read.norm[a:b].rstrip().endswith("?") or CONDITIONAL.match(read.norm[a:b]):
+            continue
+        for hedge in HEDGE.finditer(read.norm, a, b):
+            if not ADVISED.search(read.norm[max(a, hedge.start() - 12):hedge.start()]):
+                return hedge
+    return None
 
 
 def _after_rule(read: ReadReply, m: Mention) -> bool:
@@ -136,10 +142,19 @@ def _after_rule(read: ReadReply, m: Mention) -> bool:
     return RULE_VALUES.search(read.norm, start, m.start) is not None
 
 
-def _failure_claim(read: ReadReply) -> str | None:
+def _failure_claim(read: ReadReply, scope: TurnScope) -> str | None:
+    statuses = None
     for match in FAILURE_CLAIM.finditer(read.norm):
-        if not UNCHANGED_REST.search(read.norm[max(0, match.start() - 40):match.start()]):
-            return match.group()
+        if UNCHANGED_REST.search(read.norm[max(0, match.start() - 40):match.start()]):
+            continue
+        word = match.group().split()[-1]
+        if word in _PARTICIPLES:  # "the other quote was rejected": a record's status, when one in scope has it
+            if statuses is None:
+                near = scope.world.neighbours(scope.world.neighbours(scope.targets))  # siblings too
+                statuses = {loose(str(r.get("status", ""))) for rid in near for r in scope.world.versions(rid)}
+            if word in statuses:
+                continue
+        return match.group()
     return None
 
 
@@ -202,56 +217,25 @@ def _prefixes(world: World) -> set[str]:
     return {r["quote_prefix"] for _, r in world.records.values() if r.get("quote_prefix")}
 
 
-def _values(m: Mention, record: Any) -> list[Any]:
-    if m.kind in ("number", "percent"):
-        return [record.get(f) for f in NUMBER_FIELDS if isinstance(record.get(f), int | float)]
-    if m.kind == "date":
-        return [str(record.get(f))[:10] for f in DATE_FIELDS if record.get(f)]
-    if m.kind == "version":
-        return [record.get("version")]
-    if m.kind == "email":
-        return [str(record.get("email", "")).lower()]
-    if m.kind == "person":
-        return [record.get(f) for f in ("owner", "uploaded_by", "created_by")]
-    return [v for k, v in record.items() if isinstance(v, str) and not k.endswith("_id")]
-
-
-def _matches(m: Mention, value: Any) -> bool:
-    if value is None:
-        return False
-    if m.kind in ("number", "percent"):
-        return isinstance(value, int | float) and abs(float(value) - m.value) <= max(m.tolerance, 0.005)
-    if m.kind == "date":
-        text = str(value)[:10]
-        return any(text == v if isinstance(v, str) else text[5:] == f"{v[0]:02d}-{v[1]:02d}" for v in m.value)
-    if m.kind == "version":
-        return str(value) == m.value or str(value).rstrip("0").rstrip(".") == m.value
-    if m.kind == "email":
-        return str(value).lower() == m.value
-    return loose(str(value)) == loose(str(m.value))
-
-
-def _true_of(m: Mention, world: World, ids: set[str]) -> bool:
-    return any(_matches(m, v) for rid in ids for record in world.versions(rid) for v in _values(m, record))
-
-
 def _true_somewhere(m: Mention, scope: TurnScope, allowed: set[str], utterance: str) -> bool:
-    if _true_of(m, scope.world, allowed):
+    if true_of(m, scope.world, allowed):
         return True
-    if any(_matches(m, value) for _, value in scope.facts):
+    if any(matches(m, value) for _, value in scope.facts):
         return True
     numbers, dates = scope.result_values
     if m.kind in ("number", "percent"):
-        if any(_matches(m, n) for n in numbers) or any(_matches(m, n) for n in _utterance_numbers(scope.utterance)):
+        if any(matches(m, n) for n in numbers) or any(matches(m, n) for n in _utterance_numbers(scope.utterance)):
             return True
-        if any(_matches(m, c) for c in (0, 100, MAX_AMOUNT)):
+        if any(matches(m, c) for c in (0, 100, MAX_AMOUNT)):
             return True
         # a difference or a sum of two amounts the agent was shown ("they are $498,000 apart")
         known = sorted({*numbers, *(v for rid in allowed for r in scope.world.versions(rid)
-                                    for v in _values(m, r) if isinstance(v, int | float))})
-        return any(_matches(m, a + b) or _matches(m, abs(a - b)) for i, a in enumerate(known) for b in known[i + 1:])
+                                    for v in values_of(m, r) if isinstance(v, int | float))})
+        return any(matches(m, a + b) or matches(m, abs(a - b)) for i, a in enumerate(known) for b in known[i + 1:])
     if m.kind == "date":
-        return any(_matches(m, d) for d in (*dates, scope.today, *_utterance_dates(scope.utterance)))
+        return any(matches(m, d) for d in (*dates, scope.today, *_utterance_dates(scope.utterance)))
+    if m.kind == "enum" and loose(str(m.value)) in scope.result_keys:
+        return True
     if m.kind in ("enum", "person", "version"):
         return loose(str(m.value)) in utterance
     if m.kind == "email":
@@ -264,7 +248,7 @@ def _true_in_scope(m: Mention, read: ReadReply, scope: TurnScope) -> bool:
     world = scope.world
     around = {r.value for r in read.of_kind("record") if r.segment == m.segment}
     ids = around or scope.targets | (scope.answer or set())
-    return any(_matches(m, v) for rid in ids if world.get(rid) is not None for v in _values(m, world.get(rid)))
+    return any(matches(m, v) for rid in ids if world.get(rid) is not None for v in values_of(m, world.get(rid)))
 
 
 def _false_count(m: Mention, read: ReadReply, scope: TurnScope) -> str | None:
@@ -291,7 +275,7 @@ def _extra_records(read: ReadReply, scope: TurnScope, utterance: str) -> list[st
     if scope.answer is None or scope.answer_entity is None:
         return []
     world = scope.world
-    named = {rid for rid in world.records if (display_name(*world.records[rid]) or "\0").lower() in utterance}
+    named = named_in(scope)
     context = set()
     for rid in scope.answer:
         context |= world.ancestors(rid)
@@ -312,7 +296,7 @@ def _misplaced_facts(read: ReadReply, scope: TurnScope, utterance: str) -> list[
     fine = set(scope.targets)
     for rid in scope.targets:
         fine |= world.ancestors(rid)
-    fine |= {rid for rid in world.records if (display_name(*world.records[rid]) or "\0").lower() in utterance}
+    fine |= named_in(scope)
     records = read.of_kind("record")
     out = []
     for label, value in scope.facts:
@@ -334,10 +318,10 @@ def _misplaced_facts(read: ReadReply, scope: TurnScope, utterance: str) -> list[
 def _states(m: Mention, value: Any, read: ReadReply) -> bool:
     """Whether a mention states a fact's value."""
     if m.kind in ("number", "percent", "date", "version", "email"):
-        return _matches(m, value)
+        return matches(m, value)
     if m.kind == "count":
         return isinstance(value, int | float) and m.value == value
-    return loose(read.text[m.start:m.end]) == loose(str(value)) or _matches(m, value)
+    return loose(read.text[m.start:m.end]) == loose(str(value)) or matches(m, value)
 
 
 def _prefix_claims(read: ReadReply, scope: TurnScope) -> list[str]:
@@ -402,12 +386,13 @@ def _affirmed(label: str, value: Any, read: ReadReply, scope: TurnScope) -> bool
         return True
     position = read.loose.find(needle)
     while position >= 0:
-        if not any(m.negated and m.start <= position < m.end for m in read.mentions):
+        if not any(m.negated and m.start <= position < m.end for m in read.mentions) and not _denied(read, position):
             return True
         position = read.loose.find(needle, position + 1)
-    if label == "content":
+    if label == "content":  # a note's text, paraphrased lightly: most of its words, in a clause not denied
         words = set(re.findall(r"\w+", needle))
-        return len(words & set(re.findall(r"\w+", read.loose))) >= 0.8 * len(words)
+        found = [m for m in re.finditer(r"\w+", read.loose) if m.group() in words and not _denied(read, m.start())]
+        return len({m.group() for m in found}) >= 0.8 * len(words)
     return False
 
 
@@ -417,17 +402,25 @@ def _plain_number(read: ReadReply, value: float) -> bool:
         return False
     words = {w for w, n in _NUMBER_WORDS_BY_VALUE.get(int(value), ())}
     for match in re.finditer(r"(?<![\w$.,])(\d+)(?![\w.,]*\d)", read.norm):
-        if int(match.group(1)) == value and not any(m.start <= match.start() < m.end for m in read.mentions):
+        if int(match.group(1)) == value and not any(m.start <= match.start() < m.end for m in read.mentions) \
+                and not _denied(read, match.start()):
             return True
-    return any(re.search(rf"\b{re.escape(w)}\b", read.norm) for w in words)
+    counts = [m for m in read.mentions if m.kind == "count"]  # "one note" counts notes, not what the fact counts
+    return any(not any(c.start <= match.start() < c.end for c in counts) and not _denied(read, match.start())
+               for w in words for match in re.finditer(rf"\b{re.escape(w)}\b", read.norm))
+
+
+def _denied(read: ReadReply, position: int) -> bool:
+    """Whether text found at ``position`` (outside any mention) stands in a denied clause ("it is not 80")."""
+    return negated_at(read.norm, position, read.segments[read.segment_of(position)][0])
 
 
 def _number_words() -> dict[int, tuple[tuple[str, int], ...]]:
-    from crm_env.rewards.lexicon import NUMBER_WORDS
+    from crm_env.rewards.lexicon import COUNT_ONLY_WORDS, NUMBER_WORDS
 
     table: dict[int, list[tuple[str, int]]] = {}
     for word, number in NUMBER_WORDS.items():
-        if word not in ("no", "none", "a single", "single", "both", "a couple of"):
+        if word not in COUNT_ONLY_WORDS:
             table.setdefault(number, []).append((word, number))
     return {k: tuple(v) for k, v in table.items()}
 

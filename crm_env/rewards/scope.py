@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm_env.rewards.lexicon import ENTITY_NOUNS
-from crm_env.rewards.meaning import TurnScope
 from crm_env.rewards.replay import GoldOutcome
-from crm_env.rewards.world import World, display_name, primary_id, records_in
+from crm_env.rewards.scope_model import TurnScope
+from crm_env.rewards.world import World, display_name, loose, primary_id, records_in
 from crm_env.schema.enums import Entity
 from crm_env.tools import Change
 
@@ -70,9 +70,10 @@ def build_scope(
         targets |= answer
     numbers: set[float] = set()
     dates: set[str] = set()
+    keys: set[str] = set()
     for result in (*gold.results, *results):
         if result.ok:
-            _scalars(result.data, numbers, dates)
+            _scalars(result.data, numbers, dates, keys)
         else:
             _scalars(result.error or "", numbers, dates)
     named = {v for _, arguments in gold.calls for k, v in arguments.items()
@@ -83,7 +84,7 @@ def build_scope(
         targets |= {rid for rid, (e, _) in world.records.items() if e is answer_entity}
         answer = set()
     return TurnScope(world, targets, answer, answer_entity, facts, utterance, episode.today, (numbers, dates),
-                     expect_success, work_done, prefixes, named, listing)
+                     expect_success, work_done, prefixes, named, listing, frozenset(keys))
 
 
 def _created_match(world: World, gold: Change, created: Sequence[Change]) -> str:
@@ -117,12 +118,16 @@ def _tool_entity(tool: str) -> Entity | None:
     return ENTITY_NOUNS.get(head) or ENTITY_NOUNS.get(head + "s")
 
 
-def _scalars(data: Any, numbers: set[float], dates: set[str]) -> None:
+def _scalars(data: Any, numbers: set[float], dates: set[str], keys: set[str] | None = None) -> None:
+    """Numbers and dates anywhere in a result; ``keys``: the loose form of every key (a summary's
+    ``by_stage`` names stages that no single record in scope needs to hold)."""
     stack = [data]
     while stack:
         value = stack.pop()
         if isinstance(value, Mapping):
             stack.extend(value.values())
+            if keys is not None:
+                keys.update(loose(k) for k in value if isinstance(k, str))
         elif isinstance(value, list | tuple):
             stack.extend(value)
         elif isinstance(value, bool):

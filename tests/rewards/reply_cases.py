@@ -1,4 +1,4 @@
-"""Plays the hand-labelled reply cases of ``../shared/data/reply_cases_dev.jsonl`` (format in
+"""Plays the hand-labelled reply cases of ``../shared/data/reply_cases_dev*.jsonl`` (format in
 ``reply_cases.md``): earlier turns with the replay oracle, the target turn's actions, then the case's reply."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import crm_env  # noqa: F401  (registers ArcCrm-v0)
 from crm_env.agents.replay import ReplayAgent
 from crm_env.datasets.format import Conversation
 
-CASES = Path(__file__).resolve().parents[3] / "shared" / "data" / "reply_cases_dev.jsonl"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+CASE_FILES = ("reply_cases_dev.jsonl", "reply_cases_dev2.jsonl")  # written in different styles
+CASES = DATA / CASE_FILES[0]
 
 
 @dataclass(frozen=True)
