@@ -95,18 +95,65 @@ class Mention:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Surface forms to find in replies: normalised text → (kind, payload). Built per episode state."""
+    """Surface forms to find in replies: normalised text → (kind, payload). Built per episode state.
+
+    Forms are found longest first at each place a word starts (not after a letter, digit, ``@``, ``.`` or
+    ``-``) and must end where a word does (not before a letter, digit or ``@``, nor ``-x`` / ``.x``). They are
+    indexed by their first word, so finding them costs a dictionary lookup per word of the reply; a regular
+    expression over every name would have to be compiled for every state of every episode.
+    """
 
     forms: dict[str, tuple[tuple[str, Any], ...]]
-    pattern: re.Pattern[str] | None = field(default=None)
+    index: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first word → forms, longest first
+    other: re.Pattern[str] | None = None  # the few forms that start with neither a letter nor a digit
 
     @classmethod
     def build(cls, forms: dict[str, list[tuple[str, Any]]]) -> Vocabulary:
         clean = {k: tuple(dict.fromkeys(v)) for k, v in forms.items() if len(k) >= 2}
-        if not clean:
-            return cls({}, None)
-        alternation = "|".join(re.escape(k) for k in sorted(clean, key=len, reverse=True))
-        return cls(clean, re.compile(rf"(?<![\w@.-])(?:{alternation})(?![\w@]|-\w|\.\w)"))
+        index: dict[str, list[str]] = {}
+        other = []
+        for form in sorted(clean, key=len, reverse=True):
+            first = _WORD.match(form)
+            if first is None:
+                other.append(re.escape(form))
+            else:
+                index.setdefault(first.group(), []).append(form)
+        pattern = re.compile(rf"(?<![\w@.-])(?:{'|'.join(other)})(?![\w@]|-\w|\.\w)") if other else None
+        return cls(clean, {k: tuple(v) for k, v in index.items()}, pattern)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Every form in ``text``: (start, end, form), left to right, never overlapping."""
+        found = []
+        end = 0
+        for start_match in _WORD_START.finditer(text):
+            start = start_match.start()
+            if start < end:
+                continue
+            for form in self.index.get(_WORD.match(text, start).group(), ()):  # type: ignore[union-attr]
+                stop = start + len(form)
+                if text.startswith(form, start) and _ends_word(text, stop):
+                    found.append((start, stop, form))
+                    end = stop
+                    break
+        if self.other is not None:
+            taken = [(a, b) for a, b, _ in found]
+            found += [(m.start(), m.end(), m.group()) for m in self.other.finditer(text)
+                      if not any(a < m.end() and m.start() < b for a, b in taken)]
+            found.sort()
+        return found
+
+
+_WORD = re.compile(r"\w+")
+_WORD_START = re.compile(r"(?<![\w@.-])\w")
+
+
+def _ends_word(text: str, end: int) -> bool:
+    after = text[end:end + 2]
+    if not after:
+        return True
+    if after[0] == "@" or after[0].isalnum() or after[0] == "_":
+        return False
+    return not (after[0] in "-." and len(after) > 1 and (after[1].isalnum() or after[1] == "_"))
 
 
 @dataclass(frozen=True)
@@ -249,14 +296,13 @@ def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
                 continue
             add(kind, match.group(), match.start(), match.end())
             masked.append(match.span())
-    if vocabulary.pattern is not None:
-        blanked = _blank(loose, masked)
-        for match in vocabulary.pattern.finditer(blanked):
-            if re.match(r"-\w", norm[match.end():match.end() + 2]):
+    if vocabulary.forms:
+        for start, end, form in vocabulary.find(_blank(loose, masked)):
+            if re.match(r"-\w", norm[end:end + 2]):
                 continue  # part of a longer token ("RFQ-000195" is no prefix)
-            for kind, payload in vocabulary.forms[match.group()]:
-                add(kind, payload, match.start(), match.end())
-            masked.append(match.span())
+            for kind, payload in vocabulary.forms[form]:
+                add(kind, payload, start, end)
+            masked.append((start, end))
     for pattern, kind in ((_FILE, "file"), (_PHONE, "phone")):
         for match in pattern.finditer(_blank(norm, masked)):
             add(kind, match.group().strip(), match.start(), match.end())

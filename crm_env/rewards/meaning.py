@@ -118,7 +118,7 @@ def _problems(read: ReadReply, scope: TurnScope) -> list[str]:
         if problem:
             problems.append(problem)
     problems += dump(read, scope)
-    problems += misattributed(read, world, scope.targets, read_reply(scope.utterance, world.vocabulary()))
+    problems += misattributed(read, world, scope.targets, scope.request())
     problems += _extra_records(read, scope, utterance)
     problems += _misplaced_facts(read, scope, utterance)
     problems += _prefix_claims(read, scope)

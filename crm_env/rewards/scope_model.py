@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_env.rewards.claims import read_reply
+from crm_env.rewards.claims import ReadReply, read_reply
 from crm_env.rewards.world import World
 from crm_env.schema.enums import Entity
 
@@ -29,9 +29,16 @@ class TurnScope:
     named: set[str] = field(default_factory=set)  # the records the reference's calls name by id
     listing: bool = False  # the answer is a search's result list (each record must be named)
     result_keys: frozenset[str] = frozenset()  # the keys of this turn's results, loose ("closed won")
+    _request: ReadReply | None = field(default=None, repr=False, compare=False)
+
+    def request(self) -> ReadReply:
+        """The user's message read with the episode's vocabulary (once per turn)."""
+        if self._request is None:
+            self._request = read_reply(self.utterance, self.world.vocabulary())
+        return self._request
 
 
 def named_in(scope: TurnScope) -> set[str]:
     """The records the request names, read as the reply is (the longest name wins: "Sterling Pilot Program Q1
     Follow-on" does not also name "Sterling Pilot Program Q1")."""
-    return {m.value for m in read_reply(scope.utterance, scope.world.vocabulary()).of_kind("record")}
+    return {m.value for m in scope.request().of_kind("record")}

@@ -83,6 +83,7 @@ class World:
         self.records = records
         self.before = before
         self._children: dict[str, set[str]] | None = None
+        self._vocabulary: Vocabulary | None = None
 
     @classmethod
     def build(cls, initial: Mapping[Entity, Iterable[Record]], episode_changes: Sequence[Change],
@@ -109,6 +110,7 @@ class World:
         rid = record[ENTITIES[entity].id_field]
         self.records.setdefault(rid, (entity, record))
         self._children = None
+        self._vocabulary = None
         return rid
 
     def get(self, rid: str) -> Record | None:
@@ -170,7 +172,10 @@ class World:
         return [rid for rid, (e, r) in self.records.items() if e is entity and loose(display_name(e, r) or "") == wanted]
 
     def vocabulary(self) -> Vocabulary:
-        return _vocabulary(tuple(sorted(self._forms())))
+        """The names a reply may use (built once per world: the reply and the request are read with it)."""
+        if self._vocabulary is None:
+            self._vocabulary = _vocabulary(tuple(sorted(self._forms())))
+        return self._vocabulary
 
     def _forms(self) -> set[tuple[str, str, Any]]:
         forms: set[tuple[str, str, Any]] = set()
