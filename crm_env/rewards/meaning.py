@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crm_env.rewards.attribution import misattributed
+from crm_env.rewards.attribution import anchors, misattributed
 from crm_env.rewards.claims import Mention, ReadReply, negated_at, read_reply
 from crm_env.rewards.component import Component, failed, passed, undecided
 from crm_env.rewards.dump import dump
@@ -41,7 +41,7 @@ from crm_env.rewards.lexicon import (
     UNCHANGED_REST,
 )
 from crm_env.rewards.scope_model import TurnScope, named_in
-from crm_env.rewards.world import World, display_name, loose
+from crm_env.rewards.world import ENUM_OF_VALUE, World, display_name, loose
 from crm_env.schema.enums import Entity
 from crm_env.schema.types import MAX_AMOUNT
 
@@ -119,6 +119,8 @@ def _problems(read: ReadReply, scope: TurnScope) -> list[str]:
             problems.append(problem)
     problems += dump(read, scope)
     problems += misattributed(read, world, scope.targets, scope.request())
+    problems += _other_filter(read, scope)
+    problems += _other_enum_value(read, scope)
     problems += _extra_records(read, scope, utterance)
     problems += _misplaced_facts(read, scope, utterance)
     problems += _prefix_claims(read, scope)
@@ -269,6 +271,49 @@ def _false_count(m: Mention, read: ReadReply, scope: TurnScope) -> str | None:
         noun = counted.value.lower() if counted else "record"
         return f"says there are {m.value} {noun}(s); there are {int(value)}"
     return None
+
+
+def _other_filter(read: ReadReply, scope: TurnScope) -> list[str]:
+    """A read filtered by an enum value ("deals in Negotiation") whose result is stated under another value
+    of that enum ("There is 1 opportunity in Closed-Won"), which no record of the answer has."""
+    if not scope.filters:
+        return []
+    kinds = {ENUM_OF_VALUE[f] for f in scope.filters}
+    answer = scope.answer or set()
+    counts = {v for label, v in scope.facts if label in COUNT_LABELS}
+    # the sentences that state the result (a count equal to the answer's): context elsewhere may name others
+    result = {m.segment for m in read.of_kind("count") if m.value in counts and not m.negated}
+    out = []
+    for m in read.of_kind("enum"):  # either polarity: "no quotes with status Rejected" states a result too
+        if m.segment not in result or m.value in scope.filters or ENUM_OF_VALUE.get(m.value) not in kinds \
+                or not _enum_claim(m, read) or _after_rule(read, m):
+            continue
+        if not true_of(m, scope.world, answer):
+            out.append(f"says {_text(m, read)!r}; the request asked for {' / '.join(sorted(scope.filters))}")
+    return out
+
+
+def _other_enum_value(read: ReadReply, scope: TurnScope) -> list[str]:
+    """An expected enum fact ("status": "Approved") contradicted: another value of that enum affirmed in a
+    sentence where no record named holds it, no record of the turn ever had it and the request did not ask for
+    it ("That is the SALES quote: $74,500, with status Rejected" when it is Approved)."""
+    expected = {ENUM_OF_VALUE[v]: v for _, v in scope.facts if isinstance(v, str) and v in ENUM_OF_VALUE}
+    if not expected:
+        return []
+    named = anchors(read, scope.world)
+    hypothetical = {i for i, (a, b) in enumerate(read.segments) if HYPOTHETICAL.search(read.norm[a:b])}
+    asked = {m.value for m in scope.request().of_kind("enum")}  # restating the request is no claim
+    out = []
+    for m in read.of_kind("enum"):
+        kind = ENUM_OF_VALUE.get(m.value)
+        if kind not in expected or m.value == expected[kind] or m.value in asked or m.negated \
+                or m.segment in hypothetical \
+                or not _enum_claim(m, read) or _after_rule(read, m) or true_of(m, scope.world, scope.targets):
+            continue
+        if any(a.segment == m.segment and true_of(m, scope.world, {a.rid}) for a in named):
+            continue
+        out.append(f"says {_text(m, read)!r}; it is {expected[kind]}")
+    return out
 
 
 def _extra_records(read: ReadReply, scope: TurnScope, utterance: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 from crm_env.rewards.lexicon import ENTITY_NOUNS
 from crm_env.rewards.replay import GoldOutcome
 from crm_env.rewards.scope_model import TurnScope
-from crm_env.rewards.world import World, display_name, loose, primary_id, records_in
+from crm_env.rewards.world import ENUM_OF_VALUE, World, display_name, loose, primary_id, records_in
 from crm_env.schema.enums import Entity
 from crm_env.tools import Change
 
@@ -78,13 +78,15 @@ def build_scope(
             _scalars(result.error or "", numbers, dates)
     named = {v for _, arguments in gold.calls for k, v in arguments.items()
              if k.endswith("_id") and isinstance(v, str) and v in world.records}
+    filters = frozenset(v for _, arguments in gold.calls for v in arguments.values()
+                        if isinstance(v, str) and v in ENUM_OF_VALUE) if answer is not None else frozenset()
     if answer is not None and not answer and answer_entity is not None:
         # an empty answer: what the reply says about other records of that type is context ("the quotes
         # on file are all Draft or Sent"); it is read against every record of the type
         targets |= {rid for rid, (e, _) in world.records.items() if e is answer_entity}
         answer = set()
     return TurnScope(world, targets, answer, answer_entity, facts, utterance, episode.today, (numbers, dates),
-                     expect_success, work_done, prefixes, named, listing, frozenset(keys))
+                     expect_success, work_done, prefixes, named, listing, frozenset(keys), filters)
 
 
 def _created_match(world: World, gold: Change, created: Sequence[Change]) -> str:

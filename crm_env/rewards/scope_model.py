@@ -29,6 +29,7 @@ class TurnScope:
     named: set[str] = field(default_factory=set)  # the records the reference's calls name by id
     listing: bool = False  # the answer is a search's result list (each record must be named)
     result_keys: frozenset[str] = frozenset()  # the keys of this turn's results, loose ("closed won")
+    filters: frozenset[str] = frozenset()  # enum values a read request filters by ("stage": "Negotiation")
     _request: ReadReply | None = field(default=None, repr=False, compare=False)
 
     def request(self) -> ReadReply:

@@ -26,6 +26,7 @@ from crm_env.tools import Change
 Record = Mapping[str, Any]
 # Record-type words ("Client", "Opportunity") are nouns in replies, not claims: DocumentEntityType is left out.
 ENUMS: tuple[type, ...] = (OpportunityStage, QuoteStatus, ClientStatus, ContractStatus, CompanyType)
+ENUM_OF_VALUE: dict[str, type] = {m.value: e for e in ENUMS for m in e}  # "Negotiation" -> OpportunityStage
 _ID_FIELDS = {facts.id_field: entity for entity, facts in ENTITIES.items()}
 _PEOPLE_FIELDS = ("owner", "uploaded_by", "created_by")
 _TEXT_VALUE_FIELDS = ("industry", "title", "address", "quote_prefix")

@@ -1,12 +1,13 @@
 """Whole-episode policies through ``gym.make("ArcCrm-v0")`` and ``step`` only (judge off): replies that game
-the reward by wording score at most 5 % of the turns they spoil; the oracle's plain English, refusals
-included, at least 95 %. Each policy makes the gold calls (``reveal_reference=True``) and differs only in
-what it replies.
+the reward by wording, or carry one wrong value, score at most 5 % of the turns they spoil; the oracle's
+plain English (refusals included), also restyled (British dates, "USD 1.2 million", bullets in lower case),
+at least 95 %. Each policy makes the gold calls (``reveal_reference=True``) and differs only in what it replies.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +16,13 @@ import pytest
 
 import crm_env  # noqa: F401  (registers ArcCrm-v0)
 from crm_env.envs.oracle import oracle_reply
-from crm_env.schema.enums import ToolKind
+from crm_env.schema.enums import OpportunityStage, QuoteStatus, ToolKind
 from crm_env.tools import get_spec
 from tests.envs.helpers import datasets_available
 
 CONVERSATIONS = 400  # all of eval-400
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
 Reply = Callable[[dict[str, Any], list[str], list[dict[str, Any]], list[Any]], str]
 
 pytestmark = pytest.mark.skipif(not datasets_available(), reason="the packaged eval-400 split is not available")
@@ -44,13 +47,14 @@ def _say(value: Any) -> str:
     return f"${value:,.0f}" if isinstance(value, int | float) and value >= 1000 else str(value)
 
 
-Turn = tuple[dict[str, Any], bool, int]
+Turn = tuple[dict[str, Any], bool, int, bool]
 FOREIGN = 12  # a dump "spoils" a read turn when it carries this many values the turn's results did not show
 
 
 def play(reply: Reply) -> list[Turn]:
     """Every turn of the first ``CONVERSATIONS`` of eval-400: (the turn's reference, turn success, how many
-    distinct values seen earlier in the episode this turn's results did not show)."""
+    distinct values seen earlier in the episode this turn's results did not show, whether the reply differs
+    from the oracle's)."""
     env = gym.make("ArcCrm-v0", reveal_reference=True)
     turns = []
     try:
@@ -72,8 +76,9 @@ def play(reply: Reply) -> list[Turn]:
                         errors.append(result.get("error", ""))
                 seen += shown
                 text = reply(reference, errors, results, seen)
+                changed = text != oracle_reply(reference, errors, results)
                 obs, _, terminated, truncated, info = env.step(json.dumps({"respond": text}))
-                turns.append((reference, bool(info["turn_success"]), len(earlier - {str(v) for v in shown})))
+                turns.append((reference, bool(info["turn_success"]), len(earlier - {str(v) for v in shown}), changed))
                 if terminated or truncated:
                     break
     finally:
@@ -85,7 +90,7 @@ Spoiled = Callable[[dict[str, Any], int], bool]
 
 
 def _rate(turns: list[Turn], spoiled: Spoiled) -> tuple[float, int]:
-    scored = [ok for reference, ok, foreign in turns if spoiled(reference, foreign)]
+    scored = [ok for reference, ok, foreign, changed in turns if spoiled(reference, foreign) and changed]
     assert scored, "no turn of this kind was played"
     return sum(scored) / len(scored), len(scored)
 
@@ -129,6 +134,67 @@ GAMING: dict[str, tuple[Reply, Spoiled]] = {
 }
 
 
+def _ordinal(day: int) -> str:
+    return f"{day}{'th' if 11 <= day % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th')}"
+
+
+def _british_dates(text: str) -> str:
+    """2026-10-01 and October 1, 2026 as "the 1st of October 2026"."""
+    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b",
+                  lambda m: f"the {_ordinal(int(m[3]))} of {MONTHS[int(m[2]) - 1]} {m[1]}", text)
+    return re.sub(rf"\b({'|'.join(MONTHS)}) (\d{{1,2}}), (\d{{4}})\b",
+                  lambda m: f"the {_ordinal(int(m[2]))} of {m[1]} {m[3]}", text)
+
+
+def _usd_millions(text: str) -> str:
+    """$1,234,500 as "USD 1.2345 million" and $234,500 as "234,500 dollars"."""
+    def say(m: re.Match[str]) -> str:
+        value = float(m[1].replace(",", ""))
+        return f"USD {value / 1e6:.6g} million" if value >= 1e6 else f"{m[1]} dollars"
+    return re.sub(r"\$(\d{1,3}(?:,\d{3})+)", say, text)
+
+
+def _bulleted(text: str) -> str:
+    sentences = [p for p in re.split(r"(?<=[.!])\s+", text) if p.strip()]
+    return "Here's where that stands:\n" + "\n".join(f"- {p.lower()}" for p in sentences)
+
+
+def _oracle(style: Callable[[str], str]) -> Reply:
+    return lambda ref, errors, results, seen: style(oracle_reply(ref, errors, results))
+
+
+def _digit_off(text: str) -> str:
+    """The second digit of the first dollar amount one off: "$529,500" as "$539,500"."""
+    return re.sub(r"\$(\d)(\d)", lambda m: f"${m[1]}{(int(m[2]) + 1) % 10}", text, count=1)
+
+
+def _other_status(text: str) -> str:
+    """The first stage or status named replaced by the next one of its enum."""
+    for members in ([s.value for s in OpportunityStage], [s.value for s in QuoteStatus]):
+        for value in members:
+            if re.search(rf"\b{re.escape(value)}\b", text):
+                other = members[(members.index(value) + 1) % len(members)]
+                return re.sub(rf"\b{re.escape(value)}\b", other, text, count=1)
+    return text
+
+
+RESTYLED = {"British dates": _british_dates, "USD millions and dollars": _usd_millions,
+            "bulleted, lower case": _bulleted}
+SUBTLY_WRONG = {"an amount one digit off": _digit_off, "another stage or status": _other_status}
+
+
+@pytest.mark.parametrize("name", RESTYLED)
+def test_the_oracle_restyled_still_scores_at_least_95_percent(name: str) -> None:
+    rate, n = _rate(play(_oracle(RESTYLED[name])), lambda ref, foreign: True)
+    assert n >= 200 and rate >= 0.95, f"{name}: {rate:.1%} of {n} restyled turns"
+
+
+@pytest.mark.parametrize("name", SUBTLY_WRONG)
+def test_one_wrong_value_in_the_oracle_reply_scores_at_most_5_percent(name: str) -> None:
+    rate, n = _rate(play(_oracle(SUBTLY_WRONG[name])), lambda ref, foreign: True)
+    assert n >= 200 and rate <= 0.05, f"{name}: {rate:.1%} of {n} altered turns scored as success"
+
+
 @pytest.fixture(scope="module")
 def oracle_turns() -> list[Turn]:
     return play(lambda ref, errors, results, seen: oracle_reply(ref, errors, results))
@@ -145,5 +211,5 @@ def test_replies_that_game_the_wording_score_at_most_5_percent(name: str) -> Non
                                                 ("must-refuse turns", _must_refuse)])
 def test_plain_english_replies_and_refusals_score_at_least_95_percent(oracle_turns: list[Turn], group: str,
                                                                      spoiled: Spoiled) -> None:
-    rate, n = _rate(oracle_turns, spoiled)
+    rate, n = _rate([(ref, ok, foreign, True) for ref, ok, foreign, _ in oracle_turns], spoiled)
     assert n >= 20 and rate >= 0.95, f"{group}: {rate:.1%} of {n} turns"
