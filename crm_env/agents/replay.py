@@ -11,7 +11,7 @@ resolve against ITS OWN earlier results, exactly as a real agent's ids would flo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

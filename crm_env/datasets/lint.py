@@ -27,9 +27,9 @@ from crm_env.datasets.format import REFERENCE, Conversation, FailureCategory, Tu
 from crm_env.datasets.replay import play
 from crm_env.rewards.state import net_changes
 from crm_env.sandbox import CrmSandbox, ToolResult
-from crm_env.tools import Change
 from crm_env.schema.enums import Entity
 from crm_env.schema.facts import ENTITIES, entity_of_id_field
+from crm_env.tools import Change
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")

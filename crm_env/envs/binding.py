@@ -37,7 +37,7 @@ from typing import Any
 from crm_env.backends.base import Record
 from crm_env.datasets.format import bindings_from
 from crm_env.rewards.replay import GoldOutcome
-from crm_env.rewards.state import NetChanges, match_created, net_changes
+from crm_env.rewards.state import match_created, net_changes
 from crm_env.sandbox import ToolResult
 from crm_env.schema.enums import Entity, ToolKind
 from crm_env.schema.facts import ENTITIES

@@ -18,8 +18,8 @@ from crm_env.envs.spaces import MAX_TURNS, ActionSpace, observation_space, parse
 from crm_env.errors import ConfigError
 from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, check_judge_mode, sample_key
 from crm_env.rewards.ensemble import AgentCall, TurnVerdict, score_turn
+from crm_env.rewards.grounding import Seen
 from crm_env.rewards.judge import Judge
-from crm_env.rewards.reads import record_ids
 from crm_env.rewards.replay import GoldReplay
 from crm_env.rewards.scope import Episode
 from crm_env.sandbox import CrmSandbox
@@ -180,8 +180,8 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         self._steps = 0
         self._done = False
         self._bindings: dict[int, dict[str, Any]] = {}
-        self._seen_ids: set[str] = set()  # ids in the agent's successful results (see _fold_seen)
-        self._unseen: list[Any] = []  # successful results' data not yet folded into _seen_ids
+        self._seen = Seen()  # what the agent's successful results showed (see _fold_seen)
+        self._unseen: list[Any] = []  # successful results' data not yet folded into _seen
         self._successes: list[bool] = []
         self._strict = True  # all(self._successes)
         self._counts: dict[str, int] | None = None
@@ -292,29 +292,12 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             self._emit({"event": "tool_result", "turn": self._turn_index, **_jsonable(payload)})
 
     def _fold_seen(self) -> None:
-        """Bring ``_seen_ids`` up to date. Only read requests' retrieval check looks at the ids, so
-        results are scanned when such a turn is scored rather than on every call (results are
-        snapshots: stores hand out copies, so scanning later finds the same ids)."""
-        seen = self._seen_ids
+        """Bring ``_seen`` up to date. Only read requests' retrieval check looks at it, so results are
+        scanned when such a turn is scored rather than on every call (results are snapshots: stores hand
+        out copies, so scanning later finds the same values)."""
         for data in self._unseen:
-            record_ids(data, seen)
+            self._seen.add(data)
         self._unseen.clear()
-
-    def _fold_exact(self, results: Sequence[Any]) -> set[str] | None:
-        """For a turn whose gold outcome is the agent's own identical calls: the ids in the successful
-        results (what the retrieval check expects), folded into ``_seen_ids`` at once, since those
-        results are the newest of ``_unseen`` (scanned once instead of twice). None if they are not."""
-        data = [r.data for r in results if r.ok]
-        unseen = self._unseen
-        count = len(data)
-        if count > len(unseen) or any(a is not b for a, b in zip(data, unseen[len(unseen) - count:])):
-            return None
-        ids: set[str] = set()
-        for item in data:
-            record_ids(item, ids)
-        del unseen[len(unseen) - count:]
-        self._seen_ids |= ids
-        return ids
 
     def _end_turn(self, reply: str) -> TurnVerdict:
         turn = self._turn
@@ -325,16 +308,12 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             gold = self._replay.run(self._gold_calls)
         plan = self._turn_plan
         facts = [resolve(v, self._bindings, missing="keep") for v in plan.facts] if plan.facts_refs else plan.facts
-        gold_ids = None
-        if plan.read_request:
-            if exact:
-                gold_ids = self._fold_exact(gold.results)
-            if self._unseen:
-                self._fold_seen()
+        if plan.read_request and self._unseen:
+            self._fold_seen()
         audit_key = (sample_key(self._conv.conversation_id, turn.turn_id, self._episode_seed)  # type: ignore[union-attr]
                      if self.judge_mode == "audit" else None)
-        verdict = score_turn(turn, gold, self._turn_calls, changes, reply, self._seen_ids, self._turn_errors,
-                             facts, self.judge, self._user_message, plan.is_write, gold_ids,
+        verdict = score_turn(turn, gold, self._turn_calls, changes, reply, self._seen, self._turn_errors,
+                             facts, self.judge, self._user_message, plan.is_write, None,
                              self.judge_mode, audit_key, self.judge_audit_rate,
                              Episode(self._conv.initial_seed().records, self.sandbox.changes,  # type: ignore[union-attr]
                                      self._conv.as_of.date().isoformat()))  # type: ignore[union-attr]

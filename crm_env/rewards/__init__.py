@@ -1,4 +1,4 @@
-"""Reward components for ArcCrm-v0: state, reads, refusals, arguments, the LLM judge, the ensemble.
+"""Reward components for ArcCrm-v0: state, grounding, refusals, replies, arguments, the LLM judge, the ensemble.
 
 Each component is a pure function of the turn's trajectory and reference outcome; none mutates the CRM.
 """
@@ -16,14 +16,15 @@ from crm_env.rewards.ensemble import (
     shaped_reward,
 )
 from crm_env.rewards.failure import validate_refusal
+from crm_env.rewards.grounding import validate_grounding
 from crm_env.rewards.judge import Judge, JudgeError, JudgeVerdict
-from crm_env.rewards.reads import validate_facts, validate_retrieval
+from crm_env.rewards.meaning import check_reply
 from crm_env.rewards.replay import GoldOutcome, GoldReplay
 from crm_env.rewards.state import net_changes, validate_state
 
 __all__ = [
     "MAX_TOOL_ERROR_PENALTY", "TOOL_ERROR_PENALTY", "WEIGHTS", "AgentCall", "Component", "GoldOutcome",
     "GoldReplay", "Judge", "JudgeError", "JudgeVerdict", "Status", "TurnVerdict", "canonical_argument",
-    "fact_stated", "match_arguments", "net_changes", "score_turn", "shaped_reward", "validate_facts",
-    "validate_refusal", "validate_retrieval", "validate_state",
+    "check_reply", "fact_stated", "match_arguments", "net_changes", "score_turn", "shaped_reward",
+    "validate_grounding", "validate_refusal", "validate_state",
 ]

@@ -4,9 +4,9 @@ Components (each with a status, a score and a rationale in ``info["reward_breakd
 
 ==========  ==========================================================================  ===========
 state       the turn's net CRM changes equal the gold calls' (``rewards.state``)         every turn
-retrieval   the expected records were retrieved (``rewards.reads``)                      read turns
+retrieval   what the answer needs reached the agent (``rewards.grounding``)             read turns
 refusal     nothing changed and the reply says why (``rewards.failure``)                 refused turns
-reply       the reply states the expected facts (``rewards.reads``)                      turns with facts
+reply       the reply read as claims: recall, precision, outcome (``rewards.meaning``)  every turn
 arguments   canonicalised match of the calls with the gold calls (``rewards.arguments``) diagnostic
 judge       LLM verdict on undecided components, or an audit (``rewards.arbiter``)        when consulted
 tool_errors failed tool calls and invalid actions in the turn                            diagnostic
@@ -39,9 +39,9 @@ from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, JUDG
 from crm_env.rewards.arguments import match_arguments
 from crm_env.rewards.component import Component, Status, failed, not_applicable, plain
 from crm_env.rewards.failure import validate_refusal
+from crm_env.rewards.grounding import Seen, validate_grounding
 from crm_env.rewards.judge import Judge
 from crm_env.rewards.meaning import check_reply
-from crm_env.rewards.reads import validate_retrieval
 from crm_env.rewards.replay import GoldOutcome
 from crm_env.rewards.scope import Episode, build_scope
 from crm_env.rewards.state import net_changes, validate_state
@@ -82,7 +82,7 @@ def score_turn(
     calls: Sequence[AgentCall],
     changes: Sequence[Change],
     reply: str,
-    seen_ids: set[str],
+    seen: Seen | None,
     tool_errors: int,
     fact_values: Sequence[Any] | None = None,
     judge: Judge | None = None,
@@ -102,13 +102,14 @@ def score_turn(
         calls: The agent's tool calls in this turn.
         changes: The agent's change log for this turn.
         reply: The agent's reply ("" when the turn ended on the budget).
-        seen_ids: Record ids in the agent's successful results in this episode so far.
+        seen: What the agent's successful results showed in this episode so far, this turn's included
+            (``rewards.grounding``); None: only this turn's calls.
         tool_errors: Failed calls plus invalid actions in this turn.
         fact_values: The reply facts' values with references resolved (the raw values when None).
         judge: Decides undecided components (and audits passes in audit mode); None: they stay undecided.
         request: The user message as shown to the agent (for the judge).
         is_write: ``turn.is_write`` when the caller has it already (the env computes it once per turn).
-        gold_ids: ``record_ids`` of the successful gold results when the caller has them already.
+        gold_ids: ``grounding.answer_ids`` of the gold results when the caller has them already.
         judge_mode: ``"undecided"`` or ``"audit"`` (``crm_env.rewards.arbiter``); ignored without a judge.
         sample_key: ``arbiter.sample_key(conversation_id, turn_id, seed)``: decides, in audit mode, whether
             this turn is audited when it passes.
@@ -136,7 +137,14 @@ def score_turn(
     else:
         components = {"state": validate_state(changes, gold.changes, net)}
     if expect_success and not (turn.is_write if is_write is None else is_write):
-        components["retrieval"] = validate_retrieval(gold.results, seen_ids, (c.result for c in calls), gold_ids)
+        if seen is None:
+            seen = Seen()
+            for call in calls:
+                if call.result.ok:
+                    seen.add(call.result.data)
+        components["retrieval"] = validate_grounding(gold.results, seen, [(f.label, v) for f, v in zip(
+            turn.reply_facts, fact_values if fact_values is not None else [f.value for f in turn.reply_facts],
+            strict=True)], [c.result for c in calls], gold_ids)
     else:
         components["retrieval"] = _NOT_READ
     if expect_success:

@@ -7,7 +7,7 @@ in scope has it (after the turn, or before it for "it was 30 %").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -61,20 +61,21 @@ def primary_id(data: Any) -> tuple[Entity, str] | None:
     return None
 
 
-def records_in(data: Any) -> list[tuple[Entity, Record]]:
-    """Every record (as a record, never as a foreign key) anywhere in a tool result."""
-    found: list[tuple[Entity, Record]] = []
+def mappings(data: Any) -> Iterator[Mapping[str, Any]]:
+    """Every mapping anywhere in a tool result (depth first)."""
     stack = [data]
     while stack:
         value = stack.pop()
         if isinstance(value, Mapping):
-            own = primary_id(value)
-            if own is not None:
-                found.append((own[0], value))
+            yield value
             stack.extend(v for v in value.values() if isinstance(v, Mapping | list))
         elif isinstance(value, list):
             stack.extend(value)
-    return found
+
+
+def records_in(data: Any) -> list[tuple[Entity, Record]]:
+    """Every record (as a record, never as a foreign key) anywhere in a tool result."""
+    return [(own[0], value) for value in mappings(data) if (own := primary_id(value)) is not None]
 
 
 class World:

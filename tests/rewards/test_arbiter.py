@@ -19,8 +19,7 @@ from crm_env.envs.env import CrmEnv
 from crm_env.errors import ConfigError
 from crm_env.eval.config import RunConfig
 from crm_env.providers.retry import RetryPolicy
-from crm_env.rewards import AgentCall, Judge, Status, score_turn
-from crm_env.rewards import ensemble
+from crm_env.rewards import AgentCall, Judge, Status, ensemble, score_turn
 from crm_env.rewards.arbiter import arbitrate, audited, check_judge_mode, sample_key
 from crm_env.rewards.component import Component, failed, not_applicable, passed, undecided
 from crm_env.rewards.ensemble import DECISIVE
@@ -91,7 +90,7 @@ def test_turn_with_a_failed_check_still_fails_when_the_judge_passes_its_undecide
     monkeypatch.setattr(ensemble, REPLY_CHECK, lambda *a: STATE_FAILED["reply"])
     monkeypatch.setattr(ensemble, "validate_state", lambda *a: STATE_FAILED["state"])
     turn, gold, calls = _turn()
-    verdict = score_turn(turn, gold, calls, [], "About a quarter of a million.", set(), 0, judge=judges.make(PASS))
+    verdict = score_turn(turn, gold, calls, [], "About a quarter of a million.", None, 0, judge=judges.make(PASS))
     assert verdict.components["reply"].status is Status.PASS  # decided: the diagnostics are complete
     assert verdict.components["state"].status is Status.FAIL and not verdict.success
 
@@ -103,9 +102,9 @@ def test_without_a_judge_undecided_stays_undecided_scores_zero_and_fails_the_tur
     assert reply.status is Status.UNDECIDED and reply.score == 0.0 and reply.details["undecided"] is True
     assert reply.rationale.endswith("(no judge configured)")
     turn, gold, calls = _turn()
-    decided = score_turn(turn, gold, calls, [], "The pipeline total is $250,000.", set(), 0)
+    decided = score_turn(turn, gold, calls, [], "The pipeline total is $250,000.", None, 0)
     monkeypatch.setattr(ensemble, REPLY_CHECK, lambda *a: STATE_FAILED["reply"])
-    verdict = score_turn(turn, gold, calls, [], "About a quarter of a million.", set(), 0)
+    verdict = score_turn(turn, gold, calls, [], "About a quarter of a million.", None, 0)
     assert decided.success and not verdict.success
     assert verdict.components["reply"].status is Status.UNDECIDED
     assert verdict.shaped < decided.shaped  # the shaped reward counts the undecided reply as a miss
@@ -131,16 +130,16 @@ def test_audit_sample_is_deterministic_seeded_and_near_its_rate() -> None:
 def test_an_audit_fail_vetoes_the_turn_and_is_reported(judges) -> None:
     turn, gold, calls = _turn()
     reply = "The pipeline total is $250,000."
-    clean = score_turn(turn, gold, calls, [], reply, set(), 0)
+    clean = score_turn(turn, gold, calls, [], reply, None, 0)
     assert clean.success and "judge" not in clean.components
-    verdict = score_turn(turn, gold, calls, [], reply, set(), 0, judge=judges.make(FAIL), judge_mode="audit",
+    verdict = score_turn(turn, gold, calls, [], reply, None, 0, judge=judges.make(FAIL), judge_mode="audit",
                          sample_key=sample_key("c", 2, 0), audit_rate=1.0)
     judge = verdict.components["judge"]
     assert judge.status is Status.FAIL and judge.details["veto"] is True and judge.details["audit"] is True
     assert "veto" in judge.rationale and not verdict.success and not verdict.judge_error
     assert all(verdict.components[n].status in (Status.PASS, Status.NOT_APPLICABLE) for n in DECISIVE)
     assert verdict.shaped <= judge.score < 0.8 <= clean.shaped  # a vetoed turn never earns the full reward
-    kept = score_turn(turn, gold, calls, [], reply, set(), 0, judge=judges.make(PASS), judge_mode="audit",
+    kept = score_turn(turn, gold, calls, [], reply, None, 0, judge=judges.make(PASS), judge_mode="audit",
                       sample_key=sample_key("c", 2, 0), audit_rate=1.0)
     assert kept.success and kept.components["judge"].details == {**kept.components["judge"].details,
                                                                   "audit": True, "veto": False}
@@ -160,7 +159,7 @@ def test_a_failed_judge_is_an_infrastructure_error_not_a_score(judges) -> None:
     assert judge_error and components["judge"].status is Status.ERROR and components["judge"].score is None
     assert components["reply"].status is Status.ERROR and components["reply"].score is None
     turn, gold, calls = _turn()
-    audit = score_turn(turn, gold, calls, [], "The pipeline total is $250,000.", set(), 0,
+    audit = score_turn(turn, gold, calls, [], "The pipeline total is $250,000.", None, 0,
                        judge=judges.make("no verdict here"), judge_mode="audit", sample_key="k", audit_rate=1.0)
     assert audit.judge_error and not audit.success and audit.components["judge"].status is Status.ERROR
 

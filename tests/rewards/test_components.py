@@ -127,24 +127,6 @@ def test_a_reply_checked_against_many_facts_gives_the_answers_of_fresh_checks() 
     assert fact_stated(1, "one") is False and fact_stated(True, "it is true") is True
 
 
-def test_repeated_fact_checks_give_the_answers_of_fresh_checks() -> None:
-    # validate_facts remembers which facts a reply states; labels and verdicts must still be per call
-    from crm_env.datasets.format import ReplyFact
-    from crm_env.rewards import validate_facts
-    from crm_env.rewards.reads import _STATED
-
-    facts = [ReplyFact(label="amount", value=250000), ReplyFact(label="stage", value="Closed-Won")]
-    renamed = [ReplyFact(label="total", value=250000), ReplyFact(label="phase", value="Closed-Won")]
-    for reply in ("Amount $250k, stage closed won.", "Amount 250k.", ""):
-        _STATED.clear()
-        fresh = [validate_facts(f, reply).to_dict() for f in (facts, renamed)]
-        again = [validate_facts(f, reply).to_dict() for f in (facts, renamed)]
-        assert fresh == again
-    assert validate_facts(facts, "Amount 250k.", [1, "Closed-Won"]).details["missing"] == ["amount", "stage"]
-    with pytest.raises(ValueError):
-        validate_facts(facts, "x", [1])
-
-
 def test_exact_argument_verdicts_are_shared_but_handed_out_fresh() -> None:
     gold = [("create_quote", {"opportunity_id": "o1", "amount": 5, "note": None})]
     first = match_arguments(gold, [("create_quote", {"opportunity_id": "o1", "amount": 5.0})])

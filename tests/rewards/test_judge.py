@@ -116,7 +116,7 @@ def _undecided_turn(judge: Judge | None):
 
     gold = GoldOutcome((("summarize_opportunities", {}),), (result,), ())
     calls = [AgentCall("summarize_opportunities", {}, result)]
-    return score_turn(turn, gold, calls, [], "A quarter of a million dollars.", set(), 0, judge=judge)
+    return score_turn(turn, gold, calls, [], "A quarter of a million dollars.", None, 0, judge=judge)
 
 
 def test_ensemble_consults_the_judge_only_when_undecided(server) -> None:
