@@ -1,0 +1,154 @@
+"""The learning memory stored by URL: a SQLite file by default, PostgreSQL through the same SQLAlchemy layer.
+
+One table, ``learning_deltas``, holds every memory's deltas, keyed by (memory name, version). Appending
+reads the newest version, checks the change against the memory at that version, and inserts the next
+version in one transaction; a concurrent writer that took the same version makes the insert fail on the
+key, and the append is retried on the newer memory (``APPEND_ATTEMPTS``), so no delta is ever lost and
+none is applied against a memory it was not checked on. Rows are never updated or deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Self
+
+import sqlalchemy as sa
+
+from crm_env.backends.sql_engine import create_engine, ensure_schema, normalise_url
+from crm_env.errors import ConfigError, InfrastructureError
+from crm_env.learning.entries import Change, Delta
+from crm_env.learning.memory import PlaybookError, PlaybookState, fold
+
+DEFAULT_URL = "sqlite:///learning_memory.db"
+DEFAULT_NAME = "default"
+APPEND_ATTEMPTS = 20
+_META = sa.MetaData()
+_DELTAS = sa.Table(
+    "learning_deltas", _META,
+    sa.Column("memory", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),  # the Delta as JSON
+)
+
+
+class MemoryStore:
+    """One named memory in a database (``url``: SQLAlchemy URL; ``name``: which memory of that database).
+
+    Raises:
+        ConfigError: A URL that names no usable database (with how to fix it).
+        InfrastructureError: The database cannot be reached or fails.
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, name: str = DEFAULT_NAME) -> None:
+        if not name or len(name) > 200:
+            raise ConfigError("a memory name is 1 to 200 characters")
+        self.url = normalise_url(url)
+        self.name = name
+        self._engine = create_engine(self.url)
+        try:
+            ensure_schema(self._engine, _META)
+        except sa.exc.OperationalError as exc:
+            self._engine.dispose()
+            raise InfrastructureError(f"cannot open the learning memory at {_safe(self.url)}: {exc.orig}") from None
+        self._state = PlaybookState()  # a cache of the memory at its newest known version
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({_safe(self.url)!r}, name={self.name!r})"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------- reads
+    def deltas(self, after: int = 0) -> list[Delta]:
+        """The deltas newer than version ``after``, in order."""
+        with self._connect() as conn:
+            return self._read(conn, after)
+
+    def state(self, version: int | None = None) -> PlaybookState:
+        """The memory at ``version`` (the newest when None), folded from the stored deltas."""
+        if version is not None:
+            return fold(self.deltas(), version)
+        with self._connect() as conn:
+            self._catch_up(conn)
+        return self._state
+
+    # ------------------------------------------------------------------------------------------- writes
+    def append(self, change: Change) -> Delta:
+        """Store one change as the next version, checked against the newest memory (see the module docstring).
+
+        Raises:
+            PlaybookError: The change cannot apply to the memory (nothing is written).
+        """
+        for _ in range(APPEND_ATTEMPTS):
+            try:
+                with self._connect() as conn:
+                    if self._engine.dialect.name == "sqlite":
+                        # take the write lock before reading: a reader upgrading to a writer while another
+                        # writer waits is a deadlock SQLite answers with "database is locked" at once
+                        conn.execute(_DELTAS.update().where(sa.false()).values(body=_DELTAS.c.body))
+                    self._catch_up(conn)
+                    self._state.check(change)
+                    delta = Delta(version=self._state.version + 1, change=change)
+                    conn.execute(_DELTAS.insert().values(memory=self.name, version=delta.version,
+                                                         body=delta.model_dump_json()))
+            except sa.exc.IntegrityError:
+                continue  # another writer took this version: read it and try again
+            self._state.apply(delta)
+            return delta
+        raise InfrastructureError(f"could not append to {self!r} after {APPEND_ATTEMPTS} attempts under contention")
+
+    def extend(self, changes: Sequence[Change]) -> list[Delta]:
+        return [self.append(change) for change in changes]
+
+    def load(self, deltas: Sequence[Delta]) -> None:
+        """Store an imported history into an empty memory, all of it or nothing.
+
+        Raises:
+            PlaybookError: The memory is not empty, or the deltas do not fold.
+        """
+        fold(deltas)
+        try:
+            with self._connect() as conn:
+                if self._read(conn, 0):
+                    raise PlaybookError(f"{self!r} is not empty: import into a new memory name")
+                if deltas:
+                    conn.execute(_DELTAS.insert(), [{"memory": self.name, "version": d.version,
+                                                     "body": d.model_dump_json()} for d in deltas])
+        except sa.exc.IntegrityError:
+            raise PlaybookError(f"{self!r} was written to during the import; nothing was imported") from None
+        self._state = PlaybookState()
+
+    # ------------------------------------------------------------------------------------------- helpers
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise InfrastructureError(f"the learning memory at {_safe(self.url)} failed: {exc.orig}") from None
+
+    def _read(self, conn: sa.Connection, after: int) -> list[Delta]:
+        rows = conn.execute(sa.select(_DELTAS.c.body).where(_DELTAS.c.memory == self.name,
+                                                            _DELTAS.c.version > after).order_by(_DELTAS.c.version))
+        return [Delta.model_validate(json.loads(body)) for (body,) in rows]
+
+    def _catch_up(self, conn: sa.Connection) -> None:
+        for delta in self._read(conn, self._state.version):
+            self._state.apply(delta)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password (for messages)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid URL>"
