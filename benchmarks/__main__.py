@@ -10,7 +10,7 @@ import importlib
 import platform
 import sys
 
-MODULES = ("sandbox", "env", "datasets", "backends", "eval")
+MODULES = ("sandbox", "env", "datasets", "backends", "eval", "learning")
 
 
 def main(argv: list[str]) -> int:
