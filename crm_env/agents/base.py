@@ -7,7 +7,7 @@ tokens, cost and latency per role.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from crm_env.providers.usage import LlmCall  # re-exported: part of the agent protocol
@@ -58,4 +58,7 @@ class OfflineAgent:
 
     def drain_calls(self) -> list[LlmCall]:
         return []
+
+    def guide(self, instructions: Sequence[str]) -> None:
+        """Playbook entries for the next turn (the learning loop's guidance slot); ignored by default."""
 

@@ -16,10 +16,12 @@ import json
 import random
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crm_env.agents.base import Observation
+from crm_env.agents.prompt import with_playbook
 from crm_env.errors import ConfigError
 from crm_env.providers.clients import api_key, provider_client
 from crm_env.providers.retry import RetryPolicy, call_with_retries, call_with_retries_async
@@ -102,6 +104,7 @@ class LlmAgent:
     # ------------------------------------------------------------------ protocol
     def reset(self, conversation_id: str | None = None) -> None:
         self.conversation_id = conversation_id
+        self._guidance: tuple[str, ...] = ()
         self.messages: list[dict[str, Any]] = []
         self._turn: int | None = None
         self._queue: deque[ToolCall] = deque()
@@ -127,6 +130,11 @@ class LlmAgent:
         calls, self._calls = self._calls, []
         return calls
 
+    def guide(self, instructions: Sequence[str]) -> None:
+        """Playbook entries for the next user turn: sent before its message in a delimited section
+        (``prompt.with_playbook``)."""
+        self._guidance = tuple(str(i) for i in instructions)
+
     # ------------------------------------------------------------------ the loop
     def _ingest(self, observation: Observation) -> str | None:
         """Fold the observation into the history; returns a queued tool action when one is waiting."""
@@ -139,7 +147,8 @@ class LlmAgent:
             self._awaiting = None
             self._queue.clear()
             self._turn = turn
-            self._begin_turn(str(observation.get("user_message", "")))
+            self._begin_turn(with_playbook(str(observation.get("user_message", "")), self._guidance))
+            self._guidance = ()
         elif self._awaiting is not None:
             self._answer_call(self._awaiting, str(observation.get("last_result") or "{}"))
             self._awaiting = None

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from crm_env.agents.llm import Completion, LlmAgent, ToolCall, parse_arguments
-from crm_env.agents.prompt import system_prompt
+from crm_env.agents.prompt import system_prompt, with_playbook
 from crm_env.providers.clients import malformed_response_guard
 from crm_env.providers.retry import RetryPolicy
 from crm_env.providers.usage import openai_usage
@@ -163,7 +163,8 @@ class OpenAIAgent(LlmAgent):
         turn = int(observation.get("turn", 0))
         if turn != self._turn:
             self._turn = turn
-            self._begin_turn(str(observation.get("user_message", "")))
+            self._begin_turn(with_playbook(str(observation.get("user_message", "")), self._guidance))
+            self._guidance = ()
         else:
             self.messages.append({"role": "user", "content": RESULT_PREFIX + str(observation.get("last_result") or "{}")})
         return None

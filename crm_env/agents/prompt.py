@@ -8,12 +8,15 @@ expected outcomes reach a prompt.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 
 from crm_env.datasets.intents import INTENT_COUNTS
 from crm_env.schema.facts import ENTITIES
 from crm_env.tools import catalog, to_text
 
+PLAYBOOK_OPEN, PLAYBOOK_CLOSE = "<playbook>", "</playbook>"
+PLAYBOOK_HEAD = "Guidance learned from earlier work; follow it where it applies to this request:"
 ACTION_FORMAT = (
     'To call a tool, answer with JSON only: {"tool": "<name>", "arguments": {...}}. '
     'To reply to the user and end your turn, answer with JSON only: {"respond": "<your reply>"}.'
@@ -67,3 +70,11 @@ def system_prompt(*, native_tools: bool = True) -> str:
         )
         sections.append(ACTION_FORMAT)
     return "\n\n".join(sections)
+
+
+def with_playbook(user_message: str, instructions: Sequence[str]) -> str:
+    """The user's message, preceded by the injected playbook entries in a delimited section (none: as is)."""
+    if not instructions:
+        return user_message
+    lines = "\n".join(f"- {' '.join(str(i).split())}" for i in instructions)
+    return f"{PLAYBOOK_OPEN}\n{PLAYBOOK_HEAD}\n{lines}\n{PLAYBOOK_CLOSE}\n\n{user_message}"

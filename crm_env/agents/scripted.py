@@ -13,12 +13,21 @@ agent gives up and relays the error.
 Randomness comes only from a ``random.Random`` seeded by (seed, conversation id, how many times this
 instance has played that conversation): results are reproducible and independent of the order or
 concurrency in which conversations run. Each mistake is logged in ``self.log`` (``MistakeRecord``).
+
+**Guidance** (the continual-learning student): ``guide(instructions)`` before a turn hands the agent the
+playbook entries injected for it. An instruction *addresses* a category when it matches that category's
+pattern in ``TEACHABLE`` (a casing rule for ``enum_casing``, "required" fields for ``missing_field``, ...);
+on that turn the category's rate is multiplied by ``GUIDANCE_FACTOR``. Instructions that address nothing
+(placebo, irrelevant) change nothing: the turn's single random draw is the same, so its play is identical.
+``wrong_tool`` and ``give_up`` are not teachable. A simulation for testing the learning machinery: it
+never supports a claim that guidance helps a real model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import re
 import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -70,6 +79,18 @@ class MistakeRates:
 
 
 MISTAKES: tuple[str, ...] = tuple(MistakeRates().mistakes())
+GUIDANCE_FACTOR = 0.25  # a relevant injected instruction keeps a quarter of its category's rate
+# What an instruction must say to address a category (matched case-insensitively in the instruction).
+TEACHABLE: dict[str, re.Pattern[str]] = {
+    "enum_casing": re.compile(r"\b(?:case|casing|capitali[sz]|spell|exact(?:ly)? as)", re.IGNORECASE),
+    "hallucinated_id": re.compile(r"\b(?:look (?:it )?up|search (?:for it )?first|never (?:guess|invent)|real id|"
+                                  r"ids? (?:from|returned))", re.IGNORECASE),
+    "missing_field": re.compile(r"\b(?:required|every field|all (?:the )?fields|missing)", re.IGNORECASE),
+    "extra_write": re.compile(r"\b(?:nothing else|only (?:the|what)|no other (?:write|change)s?|unrequested)",
+                              re.IGNORECASE),
+    "skip_facts": re.compile(r"\b(?:state the|give the|include the|say (?:which|why|what))|\breason\b",
+                             re.IGNORECASE),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +100,7 @@ class MistakeRecord:
     mistake: str | None  # None: the turn was played correctly
     applicable: tuple[str, ...]  # the categories that could have been drawn on this turn
     recovered: bool | None = None
+    guided: tuple[str, ...] = ()  # the categories an injected instruction addressed on this turn
 
 
 def _stream_seed(seed: int, conversation_id: str, play: int) -> int:
@@ -126,6 +148,7 @@ class ScriptedAgent(ReplayAgent):
         self.log: list[MistakeRecord] = []
         self._plays: dict[str, int] = {}
         self._rng = random.Random(0)
+        self._guidance: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"ScriptedAgent(conversations={len(self._by_id)}, seed={self.seed}, rates={self.rates})"
@@ -134,6 +157,14 @@ class ScriptedAgent(ReplayAgent):
         play = self._plays.get(conv.conversation_id, 0)
         self._plays[conv.conversation_id] = play + 1
         self._rng = random.Random(_stream_seed(self.seed, conv.conversation_id, play))
+
+    def guide(self, instructions: Any) -> None:
+        """The playbook instructions injected for the next turn (see the module docstring)."""
+        self._guidance = tuple(str(i) for i in instructions)
+
+    def _guided(self, applicable: list[str]) -> tuple[str, ...]:
+        return tuple(name for name in applicable if name in TEACHABLE
+                     and any(TEACHABLE[name].search(text) for text in self._guidance))
 
     # ------------------------------------------------------------------ planning
     def _applicable(self, state: TurnState) -> list[str]:
@@ -161,6 +192,8 @@ class ScriptedAgent(ReplayAgent):
     def _plan(self, state: TurnState) -> None:
         rng = self._rng
         applicable = self._applicable(state)
+        guided = self._guided(applicable)
+        self._guidance = ()  # guidance is for one turn
         draw = rng.random()  # one draw per turn: P(category) is exactly its rate where applicable
         mistake = None
         edge = 0.0
@@ -168,7 +201,10 @@ class ScriptedAgent(ReplayAgent):
         for name in applicable:
             edge += rates[name]
             if draw < edge:
-                mistake = name
+                # a guided category keeps the first GUIDANCE_FACTOR of its interval: the other
+                # categories' chances are untouched
+                if name not in guided or draw - (edge - rates[name]) < rates[name] * GUIDANCE_FACTOR:
+                    mistake = name
                 break
         recovered = None
         gold = [(GOLD, c) for c in state.calls]
@@ -202,7 +238,7 @@ class ScriptedAgent(ReplayAgent):
         else:
             state.queue = gold
         self.log.append(MistakeRecord(self.conversation_id or "", state.turn.turn_id, mistake,
-                                      tuple(applicable), recovered))
+                                      tuple(applicable), recovered, guided))
 
     def _materialise(self, state: TurnState, tag: str, action: dict[str, Any]) -> dict[str, Any]:
         return self._extra_write(state) if tag == EXTRA else action

@@ -251,3 +251,23 @@ def test_agents_pickle_without_clients_or_keys(kind, env, eval400) -> None:
         data = pickle.dumps(agent)
         assert SECRET.encode() not in data
         assert SECRET not in repr(agent)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_guidance_goes_in_a_playbook_section_before_that_turns_message_only(kind, env, eval400) -> None:
+    conversation = next(c for c in eval400 if len(c.turns) >= 2)
+    rule = "Write stage values exactly as the CRM spells them."
+    with FakeProvider(kind, brain=ReplayAgent(eval400)) as fake:
+        agent = make_agent(kind, fake)
+        fake.start_episode(conversation.conversation_id)
+        agent.reset(conversation.conversation_id)
+        obs, _ = env.reset(options={"conversation_id": conversation.conversation_id})
+        agent.guide([rule])
+        while int(obs["turn"]) == 0:
+            obs, _, _, _, _ = env.step(agent.act(obs))
+        agent.act(obs)  # the second turn's first request, unguided
+        texts = [json.dumps(user_messages(body, kind)[-1]) for body in fake.requests]
+        first, second = texts[0], texts[-1]
+        assert "<playbook>" in first and rule in first and conversation.turns[0].utterance[:20] in first
+        assert "<playbook>" not in second
+        assert first.index("<playbook>") < first.index(conversation.turns[0].utterance[:20])
