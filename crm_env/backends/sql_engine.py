@@ -10,7 +10,7 @@ from sqlalchemy.pool import StaticPool
 
 from crm_env.errors import ConfigError
 
-_READY: set[str] = set()  # URLs whose schema this process has already ensured
+_READY: set[tuple[str, tuple[str, ...]]] = set()  # (URL, tables) this process has already ensured
 _READY_LOCK = threading.Lock()
 # Any fixed 64-bit number: serialises concurrent schema creation across processes.
 _SCHEMA_LOCK_KEY = 0x63726D5F656E76
@@ -87,8 +87,9 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 def ensure_schema(engine: sa.Engine, metadata: sa.MetaData) -> None:
     """Create any missing table and index; idempotent and safe when several processes race."""
-    key = engine.url.render_as_string(hide_password=False)
-    memory = engine.dialect.name == "sqlite" and is_memory_sqlite(key)
+    url = engine.url.render_as_string(hide_password=False)
+    key = (url, tuple(sorted(metadata.tables)))  # the CRM's tables and the learning memory's share URLs
+    memory = engine.dialect.name == "sqlite" and is_memory_sqlite(url)
     with _READY_LOCK:
         if not memory and key in _READY:
             return
@@ -102,5 +103,6 @@ def ensure_schema(engine: sa.Engine, metadata: sa.MetaData) -> None:
 
 def forget_schema(engine: sa.Engine) -> None:
     """Make the next ``ensure_schema`` check the database again (after dropping tables)."""
+    url = engine.url.render_as_string(hide_password=False)
     with _READY_LOCK:
-        _READY.discard(engine.url.render_as_string(hide_password=False))
+        _READY.difference_update({key for key in _READY if key[0] == url})

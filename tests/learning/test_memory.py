@@ -158,3 +158,17 @@ def test_a_bad_or_unreachable_url_is_a_clear_error_without_the_password(bad: str
     with pytest.raises((ConfigError, InfrastructureError)) as caught:
         MemoryStore(bad)
     assert "secretpw" not in str(caught.value) and str(caught.value)
+
+
+def test_the_memory_table_is_created_on_a_database_the_crm_store_already_uses(tmp_path: Path) -> None:
+    """Schema creation is remembered per (URL, tables): the CRM store opening the URL first must not make
+    the learning memory skip creating its own table."""
+    from crm_env import CrmSandbox
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    box = CrmSandbox(url)
+    try:
+        with MemoryStore(url, name="shared") as memory:
+            assert memory.append(AddEntry(entry=_entry(1), reason="proposed")).version == 1
+    finally:
+        box.close()
