@@ -1,0 +1,133 @@
+"""The rule teacher: offline and deterministic, it reads a finished episode as a supervisor would and proposes
+playbook entries.
+
+It sees, per turn, only the user's request, the agent's actions with their results, its reply and the
+verdict with each component's status and rationale (``TurnView``); never gold calls, expected replies or
+dataset labels such as the intent. Each rule in ``RULES`` names what it looks for in a failed turn and the
+instruction it proposes; the cue is built from the request's own words: the record types and field names
+it mentions (``cue_words``). One proposal per rule per episode, with the turns as evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from crm_env.learning.entries import Cue, Entry, Evidence
+from crm_env.rewards.lexicon import ENTITY_NOUNS, FIELD_WORDS
+
+NAME = "rule"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One tool call of the agent and what came back."""
+
+    tool: str
+    ok: bool
+    error_type: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """What a supervisor sees of a finished turn."""
+
+    turn_id: int
+    request: str
+    actions: tuple[Action, ...]
+    reply: str
+    success: bool
+    components: dict[str, tuple[str, str]]  # name -> (status, rationale)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A failure the teacher recognises and the instruction it proposes for it."""
+
+    name: str
+    applies: Callable[[TurnView], bool]
+    instruction: str
+    expected_effect: str
+
+
+def _component(name: str, status: str, pattern: str) -> Callable[[TurnView], bool]:
+    regex = re.compile(pattern, re.IGNORECASE)
+    return lambda turn: turn.components.get(name, ("", ""))[0] == status and bool(
+        regex.search(turn.components[name][1]))
+
+
+def _tool_error(pattern: str) -> Callable[[TurnView], bool]:
+    regex = re.compile(pattern, re.IGNORECASE)
+    return lambda turn: any(not a.ok and regex.search(a.error or "") for a in turn.actions)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("casing", _tool_error(r"case-sensitive|not an accepted value|must be one of"),
+         "Write stage and status values exactly as the CRM spells them, with the same capitals.",
+         "no calls rejected for an enum value's case"),
+    Rule("missing_field", _tool_error(r"required|missing"),
+         "Give every required field in the call; ask the user when one is unknown.",
+         "no calls rejected for a missing field"),
+    Rule("unknown_id", _tool_error(r"no \w+ with the id|not found|does not exist"),
+         "Look up ids with a search first and use the ids it returns; never guess an id.",
+         "no calls on ids that do not exist"),
+    Rule("collateral", _component("state", "fail", r"collateral|not asked|extra|unrequested"),
+         "Make only the change the request asks for and nothing else.",
+         "no unrequested writes"),
+    Rule("refusal_reason", _component("refusal", "fail", r"no reason|gives no reason"),
+         "When you cannot do a request, say which rule it breaks and why, in plain words.",
+         "refusals that give their reason"),
+    Rule("missing_facts", lambda turn: turn.components.get("reply", ("", ""))[0] in ("fail", "undecided")
+         and bool(re.search(r"does not affirm|no facts", turn.components["reply"][1])),
+         "When you reply, give the key facts of what you did or found: names, amounts, counts and dates.",
+         "replies that state the facts"),
+)
+
+
+def cue_words(request: str) -> tuple[str, ...]:
+    """The record types and field names a request mentions, as cue keywords (its first long word if none)."""
+    words = re.findall(r"[a-z][a-z-]+", request.lower())
+    found = [w for w in words if w in ENTITY_NOUNS]
+    for phrases in FIELD_WORDS.values():
+        found += [p for p in phrases if re.search(rf"\b{re.escape(p)}\b", request.lower())]
+    if not found:
+        found = [next((w for w in words if len(w) > 4), "request")]
+    return tuple(dict.fromkeys(found))[:6]
+
+
+class RuleTeacher:
+    """Proposes entries after an episode (see the module docstring)."""
+
+    name = NAME
+
+    def reflect(self, episode_id: str, turns: Sequence[TurnView]) -> list[tuple[Entry, str]]:
+        """(entry, why) per rule that fired on a failed turn of the episode."""
+        fired: dict[str, list[TurnView]] = {}
+        for turn in turns:
+            if turn.success:
+                continue
+            for rule in RULES:
+                if rule.applies(turn):
+                    fired.setdefault(rule.name, []).append(turn)
+        proposals = []
+        for rule in RULES:
+            seen = fired.get(rule.name)
+            if not seen:
+                continue
+            first = seen[0]
+            entry = Entry(cue=Cue(keywords=cue_words(first.request)), instruction=rule.instruction,
+                          expected_effect=rule.expected_effect,
+                          rationale=f"{rule.name} on {len(seen)} failed turn(s) of {episode_id}",
+                          evidence=tuple(Evidence(episode_id=episode_id, turn_id=t.turn_id,
+                                                  rationale=_why(t)) for t in seen))
+            proposals.append((entry, f"rule {rule.name!r} fired on turn(s) {', '.join(str(t.turn_id) for t in seen)}"))
+        return proposals
+
+
+def _why(turn: TurnView) -> str:
+    failed = [f"{name}: {rationale}" for name, (status, rationale) in turn.components.items()
+              if status in ("fail", "undecided")]
+    errors = [f"{a.tool}: {a.error}" for a in turn.actions if not a.ok and a.error]
+    return "; ".join(failed + errors)[:1000] or "the turn failed"
