@@ -78,7 +78,7 @@ class MemoryStore:
             return fold(self.deltas(), version)
         with self._connect() as conn:
             self._catch_up(conn)
-        return self._state
+        return PlaybookState(self._state.version, dict(self._state.entries))  # the cache stays the store's
 
     # ------------------------------------------------------------------------------------------- writes
     def append(self, change: Change) -> Delta:

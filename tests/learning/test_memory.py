@@ -81,6 +81,8 @@ def test_versions_count_from_one_and_every_version_is_reproducible(store: Memory
     assert store.state().entries[first.change.entry.id].impact == Impact(injected=3, success_with=2)
     reopened = MemoryStore(store.url, store.name)
     assert reopened.state().entries == store.state().entries and reopened.state().version == 4
+    store.state().entries.clear()  # a copy: the store's own memory is untouched
+    assert len(store.state().entries) == 1
     with pytest.raises(PlaybookError, match="version 9 does not exist"):
         store.state(9)
 
