@@ -67,10 +67,12 @@ def anchors(read: ReadReply, world: World) -> list[Anchor]:
     return sorted(found, key=lambda a: a.start)
 
 
-def misattributed(read: ReadReply, world: World, targets: set[str], request: ReadReply) -> list[str]:
+def misattributed(read: ReadReply, world: World, targets: set[str], request: ReadReply,
+                  named: Sequence[Anchor] | None = None) -> list[str]:
     """What the reply puts on the wrong record (see the module docstring); ``request``: the user's
-    message read with the same vocabulary."""
-    named = anchors(read, world)
+    message read with the same vocabulary; ``named``: ``anchors(read, world)`` when the caller has it."""
+    if named is None:
+        named = anchors(read, world)
     if not named:
         return []
     asked = {(m.kind, str(m.value)) for m in request.mentions}

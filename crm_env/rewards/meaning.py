@@ -20,9 +20,10 @@ expected fact is affirmed and nothing is contradicted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from crm_env.rewards.attribution import anchors, misattributed
+from crm_env.rewards.attribution import Anchor, anchors, misattributed
 from crm_env.rewards.claims import Mention, ReadReply, negated_at, read_reply
 from crm_env.rewards.component import Component, failed, passed, undecided
 from crm_env.rewards.dump import dump
@@ -118,11 +119,12 @@ def _problems(read: ReadReply, scope: TurnScope) -> list[str]:
         if problem:
             problems.append(problem)
     problems += dump(read, scope)
-    problems += misattributed(read, world, scope.targets, scope.request())
+    named = anchors(read, world)  # the records the reply names, shared by the two checks below
+    problems += misattributed(read, world, scope.targets, scope.request(), named)
     problems += _other_filter(read, scope)
-    problems += _other_enum_value(read, scope)
-    problems += _extra_records(read, scope, utterance)
-    problems += _misplaced_facts(read, scope, utterance)
+    problems += _other_enum_value(read, scope, named)
+    problems += _extra_records(read, scope)
+    problems += _misplaced_facts(read, scope)
     problems += _prefix_claims(read, scope)
     return problems
 
@@ -293,14 +295,13 @@ def _other_filter(read: ReadReply, scope: TurnScope) -> list[str]:
     return out
 
 
-def _other_enum_value(read: ReadReply, scope: TurnScope) -> list[str]:
+def _other_enum_value(read: ReadReply, scope: TurnScope, named: Sequence[Anchor]) -> list[str]:
     """An expected enum fact ("status": "Approved") contradicted: another value of that enum affirmed in a
     sentence where no record named holds it, no record of the turn ever had it and the request did not ask for
     it ("That is the SALES quote: $74,500, with status Rejected" when it is Approved)."""
     expected = {ENUM_OF_VALUE[v]: v for _, v in scope.facts if isinstance(v, str) and v in ENUM_OF_VALUE}
     if not expected:
         return []
-    named = anchors(read, scope.world)
     hypothetical = {i for i, (a, b) in enumerate(read.segments) if HYPOTHETICAL.search(read.norm[a:b])}
     asked = {m.value for m in scope.request().of_kind("enum")}  # restating the request is no claim
     out = []
@@ -316,7 +317,7 @@ def _other_enum_value(read: ReadReply, scope: TurnScope) -> list[str]:
     return out
 
 
-def _extra_records(read: ReadReply, scope: TurnScope, utterance: str) -> list[str]:
+def _extra_records(read: ReadReply, scope: TurnScope) -> list[str]:
     if scope.answer is None or scope.answer_entity is None:
         return []
     world = scope.world
@@ -333,7 +334,7 @@ def _extra_records(read: ReadReply, scope: TurnScope, utterance: str) -> list[st
     return out
 
 
-def _misplaced_facts(read: ReadReply, scope: TurnScope, utterance: str) -> list[str]:
+def _misplaced_facts(read: ReadReply, scope: TurnScope) -> list[str]:
     """A write turn's result stated only on another record ("the note is on X")."""
     if scope.answer is not None or not scope.targets:
         return []

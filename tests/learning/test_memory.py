@@ -79,8 +79,8 @@ def test_versions_count_from_one_and_every_version_is_reproducible(store: Memory
     assert store.state(1).entries[first.change.entry.id].status is Lifecycle.CANDIDATE
     assert store.state(2).entries[first.change.entry.id].status is Lifecycle.ACTIVE
     assert store.state().entries[first.change.entry.id].impact == Impact(injected=3, success_with=2)
-    reopened = MemoryStore(store.url, store.name)
-    assert reopened.state().entries == store.state().entries and reopened.state().version == 4
+    with MemoryStore(store.url, store.name) as reopened:
+        assert reopened.state().entries == store.state().entries and reopened.state().version == 4
     store.state().entries.clear()  # a copy: the store's own memory is untouched
     assert len(store.state().entries) == 1
     with pytest.raises(PlaybookError, match="version 9 does not exist"):
@@ -101,7 +101,9 @@ def test_a_change_that_cannot_apply_writes_nothing(store: MemoryStore, change) -
     before = store.deltas()
     with pytest.raises(PlaybookError):
         store.append(change(entry))
-    assert store.deltas() == before and MemoryStore(store.url, store.name).state().version == 2
+    assert store.deltas() == before
+    with MemoryStore(store.url, store.name) as reopened:
+        assert reopened.state().version == 2
 
 
 def test_export_and_import_round_trip(store: MemoryStore, url: str) -> None:
