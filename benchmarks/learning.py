@@ -1,4 +1,7 @@
-"""The continual-learning loop's costs. Today: playbook retrieval per turn at 10,000 active entries.
+"""The continual-learning loop's costs: playbook retrieval per turn at 10,000 active entries, and the loop's
+own overhead per turn (the whole ``crm-env learn run`` of ``LOOP_EPISODES`` train episodes, scripted student
+and rule teacher, CRM in memory, learning memory in a SQLite file, minus the same episodes played by the
+same student without the loop).
 
 Entries get two or three cue keywords drawn from the words of eval-400's requests (so cues really match),
 one in a hundred a regex; the requests are eval-400's user messages (fixture conversations without the
@@ -15,6 +18,7 @@ from crm_env.learning.entries import Cue, Entry, Lifecycle
 from crm_env.learning.retrieval import Retriever
 
 ENTRIES = 10_000
+LOOP_EPISODES = 300
 
 
 def _requests() -> list[str]:
@@ -38,6 +42,39 @@ def _entries(words: list[str], rng: random.Random) -> list[Entry]:
     return out
 
 
+def _loop_overhead() -> tuple[float, int]:
+    """(seconds of loop overhead per turn, turns) over ``LOOP_EPISODES`` train episodes."""
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from crm_env.agents.scripted import ScriptedAgent
+    from crm_env.envs.env import CrmEnv
+    from crm_env.learning.run import LearnConfig, episode_seed_of, load_stream, run_learning, stream_order
+
+    config = LearnConfig(episodes=LOOP_EPISODES)
+    conversations = load_stream(config)
+    env = CrmEnv(dataset=conversations, split=None, conversation_seed=None)
+    start = time.perf_counter()
+    for index in range(LOOP_EPISODES):  # the same episodes, the student alone, no loop
+        conv = stream_order(conversations, config.seed, index)
+        seed = episode_seed_of(config.seed, index)
+        agent = ScriptedAgent([conv], seed=seed)
+        obs, _ = env.reset(seed=seed, options={"conversation_id": conv.conversation_id})
+        agent.reset(conv.conversation_id)
+        done = False
+        while not done:
+            obs, _, terminated, truncated, _ = env.step(agent.act(obs))
+            done = terminated or truncated
+    plain = time.perf_counter() - start
+    env.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        summary = run_learning(config, Path(tmp) / "run", progress=False, console=io.StringIO())
+        looped = time.perf_counter() - start
+    return (looped - plain) / summary["turns"], summary["turns"]
+
+
 def run() -> list[Figure]:
     rng = random.Random(7)
     requests = _requests()
@@ -48,7 +85,10 @@ def run() -> list[Figure]:
     start = time.perf_counter()
     injected = sum(len(retriever.select(r).injected) for r in requests)
     per_turn = (time.perf_counter() - start) / len(requests)
+    overhead, turns = _loop_overhead()
     return [
+        Figure(f"learning loop overhead per turn ({turns:,} turns)", overhead * 1e3, "ms", 1.0,
+               higher_is_better=False),
         Figure(f"learning retrieval per turn ({ENTRIES:,} entries)", per_turn * 1e3, "ms", 1.0, higher_is_better=False),
         Figure(f"learning retrieval index build ({ENTRIES:,} entries)", build * 1e3, "ms"),
         Figure("learning entries injected per turn (budget 300 tokens)", injected / len(requests), "entries"),

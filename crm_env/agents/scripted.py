@@ -19,7 +19,11 @@ playbook entries injected for it. An instruction *addresses* a category when it 
 pattern in ``TEACHABLE`` (a casing rule for ``enum_casing``, "required" fields for ``missing_field``, ...);
 on that turn the category's rate is multiplied by ``GUIDANCE_FACTOR``. Instructions that address nothing
 (placebo, irrelevant) change nothing: the turn's single random draw is the same, so its play is identical.
-``wrong_tool`` and ``give_up`` are not teachable. A simulation for testing the learning machinery: it
+``wrong_tool`` and ``give_up`` are not teachable. An instruction that *misleads* a category (it matches that
+category's pattern in ``MISLEADING``: "lower case", "also add a note", ...) raises that mistake's chance
+to ``MISLED_RATE`` on the turns where it applies, taken from the part of the turn's draw no category uses
+(so the other categories keep theirs; with the default rates there is room for all of it), and it wins
+over a teaching match in the same instruction. A harmful playbook entry thus has a measurable cost. A simulation for testing the learning machinery: it
 never supports a claim that guidance helps a real model.
 """
 
@@ -92,6 +96,14 @@ TEACHABLE: dict[str, re.Pattern[str]] = {
                              re.IGNORECASE),
 }
 
+# What an instruction must say to mislead a category (a harmful entry), and how often it then goes wrong.
+MISLEADING: dict[str, re.Pattern[str]] = {
+    "enum_casing": re.compile(r"\b(?:lower[- ]?case|ignore (?:the )?(?:case|capitals))", re.IGNORECASE),
+    "missing_field": re.compile(r"\b(?:leave out|omit|skip) (?:the )?(?:optional|required|fields?)", re.IGNORECASE),
+    "extra_write": re.compile(r"\balso (?:add|create|write|log) (?:a )?note", re.IGNORECASE),
+}
+MISLED_RATE = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class MistakeRecord:
@@ -101,6 +113,7 @@ class MistakeRecord:
     applicable: tuple[str, ...]  # the categories that could have been drawn on this turn
     recovered: bool | None = None
     guided: tuple[str, ...] = ()  # the categories an injected instruction addressed on this turn
+    misled: tuple[str, ...] = ()  # the categories an injected instruction misled on this turn
 
 
 def _stream_seed(seed: int, conversation_id: str, play: int) -> int:
@@ -162,9 +175,9 @@ class ScriptedAgent(ReplayAgent):
         """The playbook instructions injected for the next turn (see the module docstring)."""
         self._guidance = tuple(str(i) for i in instructions)
 
-    def _guided(self, applicable: list[str]) -> tuple[str, ...]:
-        return tuple(name for name in applicable if name in TEACHABLE
-                     and any(TEACHABLE[name].search(text) for text in self._guidance))
+    def _guided(self, applicable: list[str], patterns: dict[str, re.Pattern[str]]) -> tuple[str, ...]:
+        return tuple(name for name in applicable if name in patterns
+                     and any(patterns[name].search(text) for text in self._guidance))
 
     # ------------------------------------------------------------------ planning
     def _applicable(self, state: TurnState) -> list[str]:
@@ -192,7 +205,8 @@ class ScriptedAgent(ReplayAgent):
     def _plan(self, state: TurnState) -> None:
         rng = self._rng
         applicable = self._applicable(state)
-        guided = self._guided(applicable)
+        misled = self._guided(applicable, MISLEADING)
+        guided = tuple(name for name in self._guided(applicable, TEACHABLE) if name not in misled)
         self._guidance = ()  # guidance is for one turn
         draw = rng.random()  # one draw per turn: P(category) is exactly its rate where applicable
         mistake = None
@@ -206,6 +220,12 @@ class ScriptedAgent(ReplayAgent):
                 if name not in guided or draw - (edge - rates[name]) < rates[name] * GUIDANCE_FACTOR:
                     mistake = name
                 break
+        if mistake is None and misled and edge <= draw:
+            # the unused tail of the draw [edge, 1) gives the misled category its extra chances
+            name = misled[0]
+            extra = min(max(MISLED_RATE - rates[name], 0.0), 1.0 - edge)
+            if draw < edge + extra:
+                mistake = name
         recovered = None
         gold = [(GOLD, c) for c in state.calls]
         call = state.calls[0]
@@ -238,7 +258,7 @@ class ScriptedAgent(ReplayAgent):
         else:
             state.queue = gold
         self.log.append(MistakeRecord(self.conversation_id or "", state.turn.turn_id, mistake,
-                                      tuple(applicable), recovered, guided))
+                                      tuple(applicable), recovered, guided, misled))
 
     def _materialise(self, state: TurnState, tag: str, action: dict[str, Any]) -> dict[str, Any]:
         return self._extra_write(state) if tag == EXTRA else action

@@ -195,10 +195,14 @@ def make_record(config: RunConfig, conversations: list[Conversation], prices: di
 
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON through a temporary file and a rename, so readers never see half a file."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text (and a final newline) through a synced temporary file and a rename."""
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=False)
-        handle.write("\n")
+        handle.write(text + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

@@ -10,7 +10,9 @@ from typing import TextIO
 class Progress:
     """Redrawn in place on a terminal (at most 10 times a second); a plain line every 5 s otherwise."""
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True, done: int = 0) -> None:
+    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True, done: int = 0,
+                 label: str = "eval") -> None:
+        self.label = label
         self.total = total
         self.stream = stream or sys.stderr
         self.enabled = enabled
@@ -46,7 +48,7 @@ class Progress:
         strict = f"{100 * self.strict / self.scored:5.1f}%" if self.scored else "  -  "
         left = self.total - self.done
         eta = f"{left / rate:5.0f}s" if rate > 0 and left else "   0s"
-        return (f"eval {self.done:>5}/{self.total} [{'#' * filled}{'.' * (width - filled)}] strict {strict} | "
+        return (f"{self.label} {self.done:>5}/{self.total} [{'#' * filled}{'.' * (width - filled)}] strict {strict} | "
                 f"{rate:6.1f} ep/s | ${self.spend:.4f} | infra {self.infra} | eta {eta}")
 
     def draw(self, force: bool = False) -> None:

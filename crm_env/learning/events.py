@@ -2,8 +2,10 @@
 
 Every event carries its sequence number in the run (``seq``, from 0, no gaps), the episode and, where it
 belongs to one, the turn. The kinds (``EVENT_TYPES``) say what the loop did, how and why: which entries
-were injected on a turn and from which memory version (and which matched but did not fit), the turn's
-verdict with its breakdown, what the teacher proposed and why, and each memory delta with its reason.
+were injected on a turn and from which memory version (and which matched but were held out, or did not
+fit the budget), the turn's
+verdict with its breakdown, what the teacher proposed and why, each memory delta with its reason, and the
+end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
 
 ``EventLog`` appends a line at a time, flushed and fsync'd, so a run killed at any moment keeps every
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -38,7 +41,8 @@ class GuidanceInjected(_Event):
     lane: Lane
     memory_version: int = Field(ge=0)
     entry_ids: tuple[str, ...]
-    matched_not_injected: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()  # matched, and held out by the seeded draw: the comparison group
+    matched_not_injected: tuple[str, ...] = ()  # matched, but over the token budget (compared with nothing)
 
 
 class TurnVerdict(_Event):
@@ -60,8 +64,19 @@ class MemoryDelta(_Event):
     delta: Delta
 
 
-EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, MemoryDelta)
-Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | MemoryDelta, Field(discriminator="kind")]
+class EpisodeEnd(_Event):
+    kind: Literal["episode_end"] = "episode_end"
+    episode: int = Field(ge=0)  # its place in the run's stream
+    conversation_id: str
+    turns: int = Field(ge=0)
+    turn_successes: int = Field(ge=0)
+    strict_success: bool
+    memory_version: int = Field(ge=0)  # after this episode's deltas
+
+
+EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, MemoryDelta, EpisodeEnd)
+Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | MemoryDelta | EpisodeEnd,
+                  Field(discriminator="kind")]
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 
 
@@ -73,6 +88,31 @@ def event_schema() -> dict[str, Any]:
 def parse_event(line: str) -> Any:
     """One line of ``events.jsonl`` as its event model."""
     return _EVENT.validate_json(line)
+
+
+def _line(event: Any) -> str:
+    return json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def read_events(path: Path) -> tuple[list[Any], int]:
+    """The events of a log and the size in bytes of its whole lines (a torn last line is not read).
+
+    Raises:
+        ConfigError: A line before the last one does not parse, or the sequence has a gap.
+    """
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]  # a file that ends with "\n" has an empty tail
+    events: list[Any] = []
+    for number, line in enumerate(complete, 1):
+        try:
+            event = parse_event(line.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: line {number} is not a learning event ({exc}); use a new run directory") from None
+        if event.seq != len(events):
+            raise ConfigError(f"{path}: line {number} has seq {event.seq}, expected {len(events)}")
+        events.append(event)
+    return events, len(raw) - len(tail)
 
 
 class EventLog:
@@ -91,21 +131,10 @@ class EventLog:
         self._file = self.path.open("a", encoding="utf-8")
 
     def _recover(self) -> None:
-        raw = self.path.read_bytes()
-        lines = raw.split(b"\n")
-        complete, tail = lines[:-1], lines[-1]  # a file that ends with "\n" has an empty tail
-        for number, line in enumerate(complete, 1):
-            try:
-                event = parse_event(line.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{self.path}: line {number} is not a learning event ({exc}); "
-                                  "use a new run directory") from None
-            if event.seq != len(self.events):
-                raise ConfigError(f"{self.path}: line {number} has seq {event.seq}, expected {len(self.events)}")
-            self.events.append(event)
-        if tail:  # torn by a kill mid-write: never acknowledged, so it is dropped
+        self.events, size = read_events(self.path)
+        if size < self.path.stat().st_size:  # torn by a kill mid-write: never acknowledged, so it is dropped
             with self.path.open("r+b") as handle:
-                handle.truncate(len(raw) - len(tail))
+                handle.truncate(size)
 
     @property
     def next_seq(self) -> int:
@@ -113,12 +142,32 @@ class EventLog:
 
     def append(self, event: Any) -> None:
         """Write one event (its ``seq`` must be ``next_seq``), durably."""
-        if event.seq != self.next_seq:
-            raise ConfigError(f"event seq {event.seq} does not follow {self.next_seq - 1}")
-        self._file.write(json.dumps(event.model_dump(mode="json"), sort_keys=True, separators=(",", ":")) + "\n")
+        self.extend([event])
+
+    def extend(self, events: Sequence[Any]) -> None:
+        """Write events in order (their ``seq`` must follow on), durably, with one sync for all."""
+        lines = []
+        for offset, event in enumerate(events):
+            if event.seq != self.next_seq + offset:
+                raise ConfigError(f"event seq {event.seq} does not follow {self.next_seq + offset - 1}")
+            lines.append(_line(event))
+        self._file.write("".join(lines))
         self._file.flush()
         os.fsync(self._file.fileno())
-        self.events.append(event)
+        self.events.extend(events)
+
+    def truncate(self, keep: int) -> None:
+        """Drop every event after the first ``keep`` (a resumed run redoes an episode it did not finish)."""
+        if keep >= len(self.events):
+            return
+        self._file.close()
+        size = sum(len(_line(e).encode("utf-8")) for e in self.events[:keep])
+        with self.path.open("r+b") as handle:
+            handle.truncate(size)
+            handle.flush()
+            os.fsync(handle.fileno())
+        del self.events[keep:]
+        self._file = self.path.open("a", encoding="utf-8")
 
     def close(self) -> None:
         self._file.close()

@@ -47,9 +47,11 @@ class MemoryStore:
         self.url = normalise_url(url)
         self.name = name
         self._engine = create_engine(self.url)
+        if self._engine.dialect.name == "sqlite":
+            sa.event.listen(self._engine, "connect", _sqlite_wal)
         try:
             ensure_schema(self._engine, _META)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # unreachable, or not a database at all (a corrupt file)
             self._engine.dispose()
             raise InfrastructureError(f"cannot open the learning memory at {_safe(self.url)}: {exc.orig}") from None
         self._state = PlaybookState()  # a cache of the memory at its newest known version
@@ -87,6 +89,19 @@ class MemoryStore:
         Raises:
             PlaybookError: The change cannot apply to the memory (nothing is written).
         """
+        return self.extend([change])[0]
+
+    def extend(self, changes: Sequence[Change], *, at_version: int | None = None) -> list[Delta]:
+        """Store changes as the next versions in one transaction: all of them or none.
+
+        Args:
+            changes: Applied in order, each checked against the memory the ones before it leave.
+            at_version: When given, the memory must be at this version (a learning run that owns the
+                memory checks that nobody else wrote to it).
+
+        Raises:
+            PlaybookError: A change cannot apply, or the memory is not at ``at_version`` (nothing is written).
+        """
         for _ in range(APPEND_ATTEMPTS):
             try:
                 with self._connect() as conn:
@@ -95,18 +110,22 @@ class MemoryStore:
                         # writer waits is a deadlock SQLite answers with "database is locked" at once
                         conn.execute(_DELTAS.update().where(sa.false()).values(body=_DELTAS.c.body))
                     self._catch_up(conn)
-                    self._state.check(change)
-                    delta = Delta(version=self._state.version + 1, change=change)
-                    conn.execute(_DELTAS.insert().values(memory=self.name, version=delta.version,
-                                                         body=delta.model_dump_json()))
+                    if at_version is not None and self._state.version != at_version:
+                        raise PlaybookError(f"{self!r} is at version {self._state.version}, not {at_version}: "
+                                            "another writer changed it; give each learning run its own memory")
+                    trial = PlaybookState(self._state.version, dict(self._state.entries))
+                    deltas = []
+                    for change in changes:
+                        deltas.append(Delta(version=trial.version + 1, change=change))
+                        trial.apply(deltas[-1])
+                    if deltas:
+                        conn.execute(_DELTAS.insert(), [{"memory": self.name, "version": d.version,
+                                                         "body": d.model_dump_json()} for d in deltas])
             except sa.exc.IntegrityError:
                 continue  # another writer took this version: read it and try again
-            self._state.apply(delta)
-            return delta
+            self._state = trial
+            return deltas
         raise InfrastructureError(f"could not append to {self!r} after {APPEND_ATTEMPTS} attempts under contention")
-
-    def extend(self, changes: Sequence[Change]) -> list[Delta]:
-        return [self.append(change) for change in changes]
 
     def load(self, deltas: Sequence[Delta]) -> None:
         """Store an imported history into an empty memory, all of it or nothing.
@@ -133,17 +152,34 @@ class MemoryStore:
         try:
             with self._engine.begin() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
+        except sa.exc.IntegrityError:
+            raise
+        except sa.exc.DatabaseError as exc:
             raise InfrastructureError(f"the learning memory at {_safe(self.url)} failed: {exc.orig}") from None
 
     def _read(self, conn: sa.Connection, after: int) -> list[Delta]:
         rows = conn.execute(sa.select(_DELTAS.c.body).where(_DELTAS.c.memory == self.name,
                                                             _DELTAS.c.version > after).order_by(_DELTAS.c.version))
-        return [Delta.model_validate(json.loads(body)) for (body,) in rows]
+        deltas = []
+        for (body,) in rows:
+            try:
+                deltas.append(Delta.model_validate(json.loads(body)))
+            except ValueError as exc:  # json and pydantic errors: a row written by something else
+                raise PlaybookError(f"{self!r} holds a delta that does not parse ({str(exc)[:200]}); the memory is "
+                                    "corrupt: restore it from a memory.json export into a new memory") from None
+        return deltas
 
     def _catch_up(self, conn: sa.Connection) -> None:
         for delta in self._read(conn, self._state.version):
             self._state.apply(delta)
+
+
+def _sqlite_wal(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    """A write-ahead log, synced at checkpoints: a commit costs a write instead of several fsyncs. A killed
+    process loses no commit; a power cut may lose the last ones, which a learning run restores from its
+    synced events when it resumes."""
+    dbapi_conn.execute("PRAGMA journal_mode = WAL")
+    dbapi_conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _safe(url: str) -> str:

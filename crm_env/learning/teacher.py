@@ -3,7 +3,9 @@ playbook entries.
 
 It sees, per turn, only the user's request, the agent's actions with their results, its reply and the
 verdict with each component's status and rationale (``TurnView``); never gold calls, expected replies or
-dataset labels such as the intent. Each rule in ``RULES`` names what it looks for in a failed turn and the
+dataset labels such as the intent. ``PlaceboTeacher`` is its control: the same proposals, cues and
+evidence, with instructions of the same length that address nothing, so a run with it measures what a
+memory of that size does by being there. Each rule in ``RULES`` names what it looks for in a failed turn and the
 instruction it proposes; the cue is built from the request's own words: the record types and field names
 it mentions (``cue_words``). One proposal per rule per episode, with the turns as evidence.
 """
@@ -124,6 +126,34 @@ class RuleTeacher:
                                                   rationale=_why(t)) for t in seen))
             proposals.append((entry, f"rule {rule.name!r} fired on turn(s) {', '.join(str(t.turn_id) for t in seen)}"))
         return proposals
+
+
+PLACEBO_TEXT = ("Keep a friendly and even tone with the user and thank them for their patience; use short "
+                "sentences and plain words; greet the user by name when you know it; ")
+
+
+class PlaceboTeacher(RuleTeacher):
+    """The rule teacher's proposals with neutral instructions of the same length (a control)."""
+
+    name = "placebo"
+
+    def reflect(self, episode_id: str, turns: Sequence[TurnView]) -> list[tuple[Entry, str]]:
+        out = []
+        for entry, why in super().reflect(episode_id, turns):
+            text = placebo_instruction(len(entry.instruction))
+            out.append((Entry(cue=entry.cue, instruction=text, expected_effect="nothing (placebo control)",
+                              rationale=entry.rationale, evidence=entry.evidence), why))
+        return out
+
+
+def placebo_instruction(length: int) -> str:
+    """Neutral words (never a mistake category's pattern), cut at a word boundary to about ``length``."""
+    text = PLACEBO_TEXT * (length // len(PLACEBO_TEXT) + 1)
+    cut = text[:length + 1].rsplit(" ", 1)[0].rstrip(" ;,")
+    return cut + "."
+
+
+TEACHERS = {t.name: t for t in (RuleTeacher, PlaceboTeacher)}
 
 
 def _why(turn: TurnView) -> str:

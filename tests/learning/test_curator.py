@@ -48,9 +48,9 @@ def test_retired_entries_are_not_brought_back(tmp_path: Path) -> None:
         store.extend(consider(store.state(), [_proposal(1), _proposal(2, "ep-2")]))
         entry_id = next(iter(store.state().entries))
         store.extend([CountImpact(entry_id=entry_id, reason="run", impact=Impact(
-            injected=MIN_SAMPLE, success_with=2, matched_not_injected=MIN_SAMPLE, success_without=8))])
+            injected=MIN_SAMPLE, success_with=1, matched_not_injected=MIN_SAMPLE, success_without=9))])
         (retire,) = review(store.state())
-        assert retire.status is Lifecycle.RETIRED and "2/10 (20%) with it, 8/10 (80%) without" in retire.reason
+        assert retire.status is Lifecycle.RETIRED and "1/10 (10%) with it, 9/10 (90%) without" in retire.reason
         store.extend([retire])
         assert consider(store.state(), [_proposal(3, "ep-3")]) == []
 
@@ -62,6 +62,9 @@ def test_neutral_helpful_and_small_samples_are_kept(tmp_path: Path) -> None:
         within = int(MIN_SAMPLE * (0.8 - HARM_MARGIN)) + 1  # less than the margin below "without"
         for impact in (Impact(injected=MIN_SAMPLE - 1, matched_not_injected=50, success_without=50),
                        Impact(injected=MIN_SAMPLE, success_with=within, matched_not_injected=MIN_SAMPLE,
+                              success_without=8),
+                       # beyond the margin but not significant: 2/10 against 8/10 is z = -2.68
+                       Impact(injected=MIN_SAMPLE, success_with=2, matched_not_injected=MIN_SAMPLE,
                               success_without=8)):
             state = store.state()
             changed = state.entries[entry_id].model_copy(update={"impact": impact})

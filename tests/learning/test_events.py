@@ -13,6 +13,7 @@ from crm_env.errors import ConfigError
 from crm_env.learning.entries import AddEntry, Cue, Delta, Entry
 from crm_env.learning.events import (
     EVENT_TYPES,
+    EpisodeEnd,
     EventLog,
     GuidanceInjected,
     MemoryDelta,
@@ -34,6 +35,8 @@ def _events() -> list:
                     breakdown={"refusal": {"status": "fail", "score": 0.0, "rationale": "no reason"}}),
         TeacherProposal(seq=2, episode_id="arc-1#0", turn_id=1, teacher="rule", entry=ENTRY, why="refusal failed"),
         MemoryDelta(seq=3, episode_id="arc-1#0", delta=Delta(version=4, change=AddEntry(entry=ENTRY, reason="new"))),
+        EpisodeEnd(seq=4, episode_id="arc-1#0", episode=0, conversation_id="arc-1", turns=1, turn_successes=0,
+                   strict_success=False, memory_version=4),
     ]
 
 
@@ -49,7 +52,7 @@ def test_every_kind_round_trips_through_a_line(tmp_path: Path) -> None:
 def test_the_schema_is_derived_from_the_models() -> None:
     schema = json.dumps(event_schema())
     assert {t.model_fields["kind"].default for t in EVENT_TYPES} == {
-        "guidance_injected", "verdict", "teacher_proposal", "memory_delta"}
+        "guidance_injected", "verdict", "teacher_proposal", "memory_delta", "episode_end"}
     assert all(t.__name__ in schema for t in EVENT_TYPES)
 
 
@@ -82,3 +85,14 @@ def test_events_reject_unknown_fields_and_bad_values() -> None:
         GuidanceInjected(seq=0, episode_id="e", lane="paired", memory_version=0, entry_ids=())
     with pytest.raises(ValidationError):
         parse_event('{"kind": "verdict", "seq": -1, "episode_id": "e", "success": true, "reward": 1, "breakdown": {}}')
+
+
+def test_truncate_keeps_the_first_events_and_the_log_continues(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    with EventLog(path) as log:
+        log.extend(_events())
+        log.truncate(2)
+        log.append(_events()[2])
+    assert [parse_event(line).kind for line in path.read_text().splitlines()] == [
+        "guidance_injected", "verdict", "teacher_proposal"]
+    assert len(EventLog(path).events) == 3

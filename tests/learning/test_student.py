@@ -10,7 +10,14 @@ import gymnasium as gym
 import pytest
 
 import crm_env  # noqa: F401  (registers ArcCrm-v0)
-from crm_env.agents.scripted import GUIDANCE_FACTOR, TEACHABLE, MistakeRates, ScriptedAgent
+from crm_env.agents.scripted import (
+    GUIDANCE_FACTOR,
+    MISLED_RATE,
+    MISTAKES,
+    TEACHABLE,
+    MistakeRates,
+    ScriptedAgent,
+)
 from tests.envs.helpers import datasets_available
 
 pytestmark = pytest.mark.skipif(not datasets_available(), reason="the packaged eval-400 split is not available")
@@ -20,10 +27,10 @@ CASING = "Write stage and status values exactly as the CRM spells them, with the
 PLACEBO = "Be courteous and keep replies short."
 
 
-def _play(guidance: Callable[[str], list[str]]) -> ScriptedAgent:
+def _play(guidance: Callable[[str], list[str]], rates: MistakeRates = RATES) -> ScriptedAgent:
     """eval-400 with the scripted student, ``guidance(user_message)`` handed to it before every turn."""
     env = gym.make("ArcCrm-v0")
-    agent = ScriptedAgent(env.unwrapped.conversations, RATES, seed=3)
+    agent = ScriptedAgent(env.unwrapped.conversations, rates, seed=3)
     try:
         for conversation in env.unwrapped.conversations:
             obs, _ = env.reset(seed=0, options={"conversation_id": conversation.conversation_id})
@@ -74,3 +81,24 @@ def test_placebo_and_irrelevant_instructions_change_nothing(unguided: ScriptedAg
 
 def test_untaught_categories_have_no_pattern() -> None:
     assert set(TEACHABLE) <= set(RATES.mistakes()) and {"wrong_tool", "give_up"}.isdisjoint(TEACHABLE)
+
+
+@pytest.fixture(scope="module")
+def plain() -> ScriptedAgent:
+    """Unguided, at the default rates (they leave room in the draw for the whole misled rate)."""
+    return _play(lambda request: [], MistakeRates())
+
+
+@pytest.mark.parametrize(("instruction", "category"), [
+    ("After each change, also add a note to the record.", "extra_write"),
+    ("Write stage values in lower case.", "enum_casing"),
+    ("Leave out the optional fields to keep calls short.", "missing_field"),
+])
+def test_a_misleading_instruction_raises_its_category_to_the_misled_rate(plain: ScriptedAgent, instruction: str,
+                                                                         category: str) -> None:
+    misled = _play(lambda request: [instruction], MistakeRates())
+    assert _rate(misled, category) == pytest.approx(MISLED_RATE, abs=0.05)
+    assert _rate(plain, category) < 0.1
+    for name in set(MISTAKES) - {category}:  # the other categories keep their draws
+        assert _rate(misled, name) == pytest.approx(_rate(plain, name), abs=0.015)
+    assert all(r.misled == (category,) and not r.guided for r in misled.log if category in r.applicable)

@@ -1,0 +1,206 @@
+"""One step of the continual-learning loop: play an episode with the playbook, then learn from it.
+
+Per turn (lane ``coach``): the entries whose cue matches the user's request are retrieved from the memory
+as it stood when the episode began; each matched instruction is withheld on ``HOLDOUT_RATE`` of its turns
+(a seeded draw per episode, turn and instruction: entries that say the same thing under different cues
+are withheld together, or "without it" would still have it) so its impact can be measured against turns
+without it; the rest are handed to the student (``Agent.guide``, each distinct instruction once) within
+the token budget. Matched entries the budget leaves
+out are recorded but not compared: which entries fit depends on what else matched, so that group is not
+a fair comparison; the seeded holdout is. Lane ``auto`` injects nothing (every matched entry is "without"). The turn's learning signal is the env's verdict
+(``turn_signal``: the one place the reward enters learning).
+
+After the episode, in this order: the impact of every entry that matched is counted (one ``CountImpact``
+per entry), the teacher reflects on the episode's turns, the curator turns its proposals into changes and
+reviews the memory for harmful entries. The episode's events and memory changes are returned together;
+``crm_env.learning.run`` writes them (events first, then the memory), so a run killed at any point
+resumes after its last whole episode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_env.agents.base import Agent
+from crm_env.datasets.format import Conversation
+from crm_env.envs.env import CrmEnv
+from crm_env.learning import curator
+from crm_env.learning.entries import Change, CountImpact, Delta, Impact
+from crm_env.learning.events import (
+    EpisodeEnd,
+    GuidanceInjected,
+    Lane,
+    MemoryDelta,
+    TeacherProposal,
+    TurnVerdict,
+)
+from crm_env.learning.memory import PlaybookState
+from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS, Retriever
+from crm_env.learning.teacher import Action, RuleTeacher, TurnView
+
+HOLDOUT_RATE = 0.2
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What learning reads of a finished turn."""
+
+    success: bool
+    reward: float
+    breakdown: dict[str, Any]
+
+
+def turn_signal(info: dict[str, Any]) -> Signal:
+    """The learning signal of a turn: the env's verdict (success, shaped reward, per-component breakdown)."""
+    return Signal(bool(info["turn_success"]), float(info["shaped_reward"]), info["reward_breakdown"])
+
+
+def held_out(seed: int, episode_id: str, turn_id: int, instruction: str) -> bool:
+    """Whether a matched instruction is withheld on this turn (seeded, independent of everything else)."""
+    key = " ".join(instruction.lower().split())
+    digest = hashlib.sha256(f"{seed}\x00{episode_id}\x00{turn_id}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < HOLDOUT_RATE
+
+
+@dataclass
+class EpisodeRecord:
+    """An episode's events (numbered from ``first_seq``) and the memory deltas it produced."""
+
+    events: list[Any] = field(default_factory=list)
+    deltas: list[Delta] = field(default_factory=list)
+    state: PlaybookState = field(default_factory=PlaybookState)  # the memory after the deltas
+    turns: int = 0
+    successes: int = 0
+    strict: bool = False
+
+
+class LearningLoop:
+    """Plays episodes on one env and learns from them (see the module docstring).
+
+    Args:
+        env: The environment (its dataset holds every conversation the loop will play).
+        make_student: Builds the student of an episode from (conversation, episode seed).
+        teacher: Reflects on finished episodes (``RuleTeacher`` or its placebo control).
+        lane: ``coach`` (inject guidance) or ``auto`` (the student alone).
+        seed: The run seed (holdout draws).
+        budget_tokens: The playbook's token budget per turn.
+    """
+
+    def __init__(self, env: CrmEnv, make_student: Callable[[Conversation, int], Agent], teacher: RuleTeacher,
+                 lane: Lane = "coach", seed: int = 0, budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> None:
+        self.env = env
+        self.make_student = make_student
+        self.teacher = teacher
+        self.lane = lane
+        self.seed = seed
+        self.budget_tokens = budget_tokens
+        self._telemetry: list[dict[str, Any]] = []
+        env.telemetry = self._telemetry.append
+        self._retriever: Retriever | None = None
+        self._retriever_version = -1
+
+    def _retrieve(self, state: PlaybookState) -> Retriever:
+        if self._retriever is None or self._retriever_version != state.version:
+            self._retriever = Retriever(state.entries.values())
+            self._retriever_version = state.version
+        return self._retriever
+
+    def episode(self, index: int, conversation: Conversation, seed: int, state: PlaybookState,
+                first_seq: int) -> EpisodeRecord:
+        """Play and learn from one episode; ``state`` is the memory before it (it is not modified)."""
+        episode_id = f"{index}:{conversation.conversation_id}"
+        record = EpisodeRecord()
+
+        def emit(event_type: Any, **fields: Any) -> None:
+            record.events.append(event_type(seq=first_seq + len(record.events), episode_id=episode_id, **fields))
+
+        retriever = self._retrieve(state)
+        student = self.make_student(conversation, seed)
+        telemetry = self._telemetry
+        telemetry.clear()
+        obs, _ = self.env.reset(seed=seed, options={"conversation_id": conversation.conversation_id})
+        student.reset(conversation.conversation_id)
+        impact: dict[str, list[int]] = {}  # entry id -> [injected, success_with, without, success_without]
+        views: list[TurnView] = []
+        request: str | None = None
+        injected: tuple[str, ...] = ()
+        without: tuple[str, ...] = ()
+        over: tuple[str, ...] = ()
+        while True:
+            if request is None:
+                request = str(obs["user_message"])
+                turn_id = conversation.turns[len(views)].turn_id
+                injected, without, over = self._select(retriever, request, episode_id, turn_id)
+                if self.lane == "coach":
+                    student.guide(list(dict.fromkeys(state.entries[rid].instruction for rid in injected)))
+                emit(GuidanceInjected, turn_id=turn_id, lane=self.lane, memory_version=state.version,
+                     entry_ids=injected, withheld=without, matched_not_injected=over)
+                telemetry.clear()
+            obs, _, terminated, truncated, info = self.env.step(student.act(obs))
+            if "reward_breakdown" in info:
+                signal = turn_signal(info)
+                emit(TurnVerdict, turn_id=turn_id, success=signal.success, reward=signal.reward,
+                     breakdown=signal.breakdown)
+                views.append(_view(turn_id, request, telemetry, signal))
+                for group, ids in ((0, injected), (2, without)):
+                    for rid in ids:
+                        counts = impact.setdefault(rid, [0, 0, 0, 0])
+                        counts[group] += 1
+                        counts[group + 1] += signal.success
+                request = None
+            if terminated or truncated:
+                break
+        record.turns = len(views)
+        record.successes = sum(v.success for v in views)
+        record.strict = record.successes == len(views) == len(conversation.turns)
+        self._learn(record, episode_id, views, impact, state, emit)
+        emit(EpisodeEnd, episode=index, conversation_id=conversation.conversation_id, turns=record.turns,
+             turn_successes=record.successes, strict_success=record.strict,
+             memory_version=state.version + len(record.deltas))
+        return record
+
+    def _select(self, retriever: Retriever, request: str, episode_id: str,
+                turn_id: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(injected, withheld by the holdout, over the budget) entry ids."""
+        selection = retriever.select(request, self.budget_tokens)
+        if self.lane == "auto":
+            return (), tuple(e.id for e in selection.injected + selection.matched_not_injected), ()
+        given, withheld = [], []
+        for entry in selection.injected:
+            (withheld if held_out(self.seed, episode_id, turn_id, entry.instruction) else given).append(entry.id)
+        return tuple(given), tuple(withheld), tuple(e.id for e in selection.matched_not_injected)
+
+    def _learn(self, record: EpisodeRecord, episode_id: str, views: list[TurnView],
+               impact: dict[str, list[int]], state: PlaybookState, emit: Callable[..., None]) -> None:
+        trial = record.state = PlaybookState(state.version, dict(state.entries))
+
+        def commit(changes: list[Change]) -> None:
+            for change in changes:
+                delta = Delta(version=trial.version + 1, change=change)
+                trial.apply(delta)
+                record.deltas.append(delta)
+                emit(MemoryDelta, delta=delta)
+
+        commit([CountImpact(entry_id=rid, impact=Impact(injected=c[0], success_with=c[1], matched_not_injected=c[2],
+                                                        success_without=c[3]),
+                            reason=f"episode {episode_id}: injected on {c[0]} turn(s), {c[1]} success(es); "
+                                   f"held out on {c[2]}, {c[3]} success(es)")
+                for rid, c in sorted(impact.items())])
+        proposals = self.teacher.reflect(episode_id, views)
+        for entry, why in proposals:
+            emit(TeacherProposal, turn_id=entry.evidence[0].turn_id if entry.evidence else None,
+                 teacher=self.teacher.name, entry=entry, why=why)
+        commit(curator.consider(trial, proposals))
+        commit(curator.review(trial))
+
+
+def _view(turn_id: int, request: str, telemetry: list[dict[str, Any]], signal: Signal) -> TurnView:
+    """What the teacher sees of a turn, from the env's telemetry of it."""
+    actions = tuple(Action(str(e.get("tool")), bool(e.get("ok")), e.get("error_type"), e.get("error"))
+                    for e in telemetry if e.get("event") == "tool_result")
+    reply = next((str(e.get("reply", "")) for e in telemetry if e.get("event") == "turn_verdict"), "")
+    components = {name: (str(c.get("status")), str(c.get("rationale", ""))) for name, c in signal.breakdown.items()}
+    return TurnView(turn_id, request, actions, reply, signal.success, components)

@@ -1,0 +1,313 @@
+"""A learning run: ``crm-env learn run`` from configuration to ``summary.json``, durable and resumable.
+
+The run directory holds ``run.json`` (configuration, dataset hash, the splits read), ``events.jsonl`` (every
+event, ``crm_env.learning.events``), ``memory.db`` (the learning memory, unless ``--memory URL`` puts it
+elsewhere), ``memory.json`` (its export) and ``summary.json``. Episodes come from the split in a seeded
+order (a fresh shuffle per pass over it), so the stream depends on the seed only.
+
+Durability: each episode's events are written and synced first, then its memory deltas in one
+transaction. Resuming drops the events of an episode that did not end, stores any deltas the events hold
+and the memory lacks (a kill between the two writes), and continues with the next episode: the final
+memory and summary are those of an uninterrupted run. A held-out split (``test``) is never read.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import random
+import sys
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crm_env.datasets.format import Conversation
+from crm_env.errors import ConfigError
+from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
+from crm_env.learning.entries import Lifecycle
+from crm_env.learning.events import EpisodeEnd, EventLog, GuidanceInjected, Lane, MemoryDelta
+from crm_env.learning.memory import PlaybookState, export_json, import_json
+from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
+from crm_env.learning.store import DEFAULT_NAME, MemoryStore
+
+RUN_FILE, EVENTS_FILE, MEMORY_DB, MEMORY_FILE, SUMMARY_FILE = (
+    "run.json", "events.jsonl", "memory.db", "memory.json", "summary.json")
+WINDOW = 50  # episodes per window in the summary
+
+
+class LearnConfig(BaseModel):
+    """What a learning run does (``crm-env learn run`` flags)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    student: Literal["scripted"] = "scripted"
+    teacher: Literal["rule", "placebo"] = "rule"
+    dataset: str = "arc-crm-1200"
+    split: str | None = "train"
+    episodes: int = Field(default=300, ge=1, le=1_000_000)
+    lane: Lane = "coach"
+    memory: str | None = None  # a SQLAlchemy URL; None: memory.db in the run directory
+    memory_name: str = Field(default=DEFAULT_NAME, min_length=1, max_length=200)  # which memory of that database
+    seed: int = Field(default=0, ge=0)
+    backend: str = "memory"
+    budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=1, le=100_000)
+    import_memory: str | None = None  # a memory export loaded into the empty memory before the first episode
+
+    @field_validator("split")
+    @classmethod
+    def _not_held_out(cls, split: str | None) -> str | None:
+        if split in held_out_splits():
+            raise ValueError(f"the {split!r} split is held out: learning never reads it (it measures what was "
+                             "learned); learn on --split train")
+        return split
+
+    @property
+    def simulated(self) -> bool:
+        return self.student == "scripted"
+
+
+class LearnRecord(BaseModel):
+    """The content of ``run.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: Literal[1] = 1
+    package_version: str
+    python: str
+    config: LearnConfig
+    dataset_hash: str
+    splits_read: list[str]
+    simulated: bool
+    memory_start_version: int
+
+
+def held_out_splits() -> set[str]:
+    from crm_env.datasets.loader import splits_manifest
+
+    return set(splits_manifest().get("held_out", ()))
+
+
+def held_out_ids() -> set[str]:
+    from crm_env.datasets.loader import splits_manifest
+
+    manifest = splits_manifest()
+    return {cid for name in manifest.get("held_out", ()) for cid in manifest["splits"][name]}
+
+
+def load_stream(config: LearnConfig) -> list[Conversation]:
+    """The run's conversations, checked to hold no held-out one.
+
+    Raises:
+        ConfigError: An empty set, or a held-out conversation among them.
+    """
+    from crm_env.datasets import load
+
+    conversations = load(config.dataset, split=config.split)
+    if not conversations:
+        raise ConfigError(f"{config.dataset} has no conversations to learn from")
+    held_out = held_out_ids()
+    leaked = sorted(c.conversation_id for c in conversations if c.conversation_id in held_out)
+    if leaked:
+        raise ConfigError(f"{len(leaked)} held-out conversation(s) in {config.dataset} (first: {leaked[0]}): "
+                          "learning never reads the test split (learn on --split train, or remove them)")
+    return sorted(conversations, key=lambda c: c.conversation_id)
+
+
+def stream_order(conversations: list[Conversation], seed: int, episode: int) -> Conversation:
+    """The conversation of episode ``episode``: pass ``episode // n`` over a seeded shuffle of the set."""
+    n = len(conversations)
+    return conversations[_permutation(seed, episode // n, n)[episode % n]]
+
+
+@functools.lru_cache(maxsize=4)
+def _permutation(seed: int, pass_number: int, n: int) -> tuple[int, ...]:
+    order = list(range(n))
+    random.Random(f"{seed}:{pass_number}").shuffle(order)
+    return tuple(order)
+
+
+def episode_seed_of(seed: int, episode: int) -> int:
+    return random.Random(f"{seed}:episode:{episode}").getrandbits(31)
+
+
+class LearningRun:
+    """A run directory, prepared for (more) episodes (see the module docstring).
+
+    Raises:
+        ConfigError: A clash with the recorded run, a fresh run into a used directory, an invalid import,
+            a held-out split, or a memory another writer changed.
+        InfrastructureError: The memory's database cannot be reached or read.
+    """
+
+    def __init__(self, config: LearnConfig, out: Path, *, resume: bool = False,
+                 given: dict[str, Any] | None = None) -> None:
+        self.out = out
+        if resume:
+            config = self._recorded(config, given or {})
+        elif (out / RUN_FILE).exists() or (out / EVENTS_FILE).exists():
+            raise ConfigError(f"{out} already holds a learning run; pass --resume to continue it, or another --output")
+        self.config = config
+        self.conversations = load_stream(config)
+        digest = dataset_hash(self.conversations)
+        if resume and digest != self.record.dataset_hash:
+            raise ConfigError("--resume: the conversations differ from the recorded run's (dataset hash changed)")
+        imported = None
+        if config.import_memory and not resume:
+            try:
+                text = Path(config.import_memory).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"--import-memory: cannot read {config.import_memory}: {exc}") from None
+            imported = import_json(text)  # validated before anything is created
+        if config.memory is not None:
+            self.store = MemoryStore(config.memory, config.memory_name)
+            out.mkdir(parents=True, exist_ok=True)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            self.store = MemoryStore(f"sqlite:///{(out / MEMORY_DB).resolve()}", config.memory_name)
+        try:
+            if imported is not None:
+                self.store.load(imported)
+            if not resume:
+                from crm_env import __version__
+
+                self.record = LearnRecord(
+                    package_version=__version__, python=platform.python_version(),
+                    config=config.model_copy(update={"memory": mask_url(config.memory)}), dataset_hash=digest,
+                    splits_read=[f"{config.dataset}:{config.split}" if config.split else config.dataset],
+                    simulated=config.simulated, memory_start_version=self.store.state().version)
+                write_json_atomic(out / RUN_FILE, self.record.model_dump(mode="json"))
+            self.log = EventLog(out / EVENTS_FILE)
+            self.state = self._reconcile()
+        except BaseException:
+            self.store.close()
+            raise
+
+    def _recorded(self, config: LearnConfig, given: dict[str, Any]) -> LearnConfig:
+        path = self.out / RUN_FILE
+        if not path.is_file():
+            raise ConfigError(f"--resume: {path} does not exist; start the run without --resume")
+        self.record = LearnRecord.model_validate_json(path.read_text(encoding="utf-8"))
+        recorded = self.record.config
+        clash = [f"--{k.replace('_', '-')} {v} (recorded: {getattr(recorded, k)})" for k, v in given.items()
+                 if k not in ("memory", "episodes") and getattr(recorded, k) != v]
+        if clash:
+            raise ConfigError(f"--resume: {', '.join(clash)}; resume with the recorded flags or start a new run")
+        memory = given.get("memory", recorded.memory)
+        if memory is not None and memory != recorded.memory and mask_url(memory) != recorded.memory:
+            raise ConfigError(f"--resume: --memory names another memory than the recorded {recorded.memory}")
+        if memory is not None and "***" in memory:
+            raise ConfigError("--resume: the recorded memory URL has a masked password; give --memory URL again")
+        return recorded.model_copy(update={"memory": memory, "episodes": given.get("episodes", recorded.episodes)})
+
+    def _reconcile(self) -> PlaybookState:
+        """Cut the events of an unfinished episode; store deltas the events hold and the memory lacks."""
+        events = self.log.events
+        ends = [i for i, e in enumerate(events) if isinstance(e, EpisodeEnd)]
+        self.log.truncate(ends[-1] + 1 if ends else 0)
+        expected = events[ends[-1]].memory_version if ends else self.record.memory_start_version
+        state = self.store.state()
+        if state.version > expected:
+            raise ConfigError(f"the memory is at version {state.version} but this run's events end at version "
+                              f"{expected}: another writer changed it; give each learning run its own --memory")
+        missing = [e.delta for e in self.log.events if isinstance(e, MemoryDelta) and e.delta.version > state.version]
+        if missing:
+            stored = self.store.extend([d.change for d in missing], at_version=state.version)
+            if stored != missing:
+                raise ConfigError("the memory and this run's events disagree; use a new run directory")
+            state = self.store.state()
+        if state.version != expected:
+            raise ConfigError(f"the memory is at version {state.version}, the run's events at {expected}")
+        return state
+
+    @property
+    def done(self) -> int:
+        return sum(isinstance(e, EpisodeEnd) for e in self.log.events)
+
+    def close(self) -> None:
+        self.log.close()
+        self.store.close()
+
+
+def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given: dict[str, Any] | None = None,
+                 progress: bool = True, stream: TextIO | None = None, console: TextIO | None = None) -> dict[str, Any]:
+    """Run (or resume) a learning run and write its memory export and summary; returns the summary."""
+    from crm_env.agents.scripted import ScriptedAgent
+    from crm_env.envs.env import CrmEnv
+    from crm_env.eval.progress import Progress
+    from crm_env.learning.loop import LearningLoop
+    from crm_env.learning.teacher import TEACHERS
+
+    console = console or sys.stdout
+    run = LearningRun(config, out, resume=resume, given=given)
+    config = run.config
+    try:
+        if config.simulated:
+            print("NOTE: the scripted student is SIMULATED: its mistakes and its response to guidance are "
+                  "scripted, so this run tests the learning machinery and supports no claim that guidance "
+                  "helps a model.", file=console, flush=True)
+        print(f"learning on {len(run.conversations)} conversation(s) of {run.record.splits_read[0]}: "
+              f"{config.episodes} episode(s), lane {config.lane}, teacher {config.teacher} -> {out}",
+              file=console, flush=True)
+        env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
+        loop = LearningLoop(env, lambda conv, seed: ScriptedAgent([conv], seed=seed), TEACHERS[config.teacher](),
+                            lane=config.lane, seed=config.seed, budget_tokens=config.budget_tokens)
+        bar = Progress(config.episodes, stream=stream, enabled=progress, done=min(run.done, config.episodes),
+                       label="learn")
+        try:
+            state = run.state
+            for index in range(run.done, config.episodes):
+                conv = stream_order(run.conversations, config.seed, index)
+                record = loop.episode(index, conv, episode_seed_of(config.seed, index), state, run.log.next_seq)
+                run.log.extend(record.events)
+                run.store.extend([d.change for d in record.deltas], at_version=state.version)
+                state = record.state
+                bar.update(strict=record.strict, cost=0.0, infra=False)
+        finally:
+            bar.close()
+            env.close()
+        write_text_atomic(out / MEMORY_FILE, export_json(run.store.deltas()))
+        summary = summarize(run.log.events, state, config, simulated=config.simulated)
+        write_json_atomic(out / SUMMARY_FILE, summary)
+    finally:
+        run.close()
+    print(headline(summary), file=console)
+    print(f"run: {out}", file=console, flush=True)
+    return summary
+
+
+def summarize(events: list[Any], state: PlaybookState, config: LearnConfig, *, simulated: bool) -> dict[str, Any]:
+    """Turn and strict success over the run and per window of ``WINDOW`` episodes, memory by lifecycle."""
+    ends = [e for e in events if isinstance(e, EpisodeEnd)]
+    guided = sum(isinstance(e, GuidanceInjected) and bool(e.entry_ids) for e in events)
+
+    def block(group: list[EpisodeEnd]) -> dict[str, Any]:
+        turns = sum(e.turns for e in group)
+        return {"episodes": len(group), "turns": turns,
+                "turn_success": sum(e.turn_successes for e in group) / turns if turns else None,
+                "strict_success": sum(e.strict_success for e in group) / len(group) if group else None}
+
+    windows = [{"first_episode": start, **block(ends[start:start + WINDOW])} for start in range(0, len(ends), WINDOW)]
+    turns = sum(e.turns for e in ends)
+    return {
+        "simulated": simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
+        "seed": config.seed, "episodes_planned": config.episodes, **block(ends),
+        "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
+        "window": WINDOW, "windows": windows,
+        "memory": {"version": state.version, **{s.value: len(state.by_status(s)) for s in Lifecycle}},
+    }
+
+
+def headline(summary: dict[str, Any]) -> str:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:5.1f} %"
+
+    lines = [("SIMULATED student: " if summary["simulated"] else "") +
+             f"{summary['episodes']} episode(s), {summary['turns']} turn(s); turn success "
+             f"{pct(summary['turn_success'])}, strict {pct(summary['strict_success'])}"]
+    lines += [f"  episodes {w['first_episode']:>5}-{w['first_episode'] + w['episodes'] - 1:<5} turn "
+              f"{pct(w['turn_success'])}  strict {pct(w['strict_success'])}" for w in summary["windows"]]
+    memory = summary["memory"]
+    lines.append(f"memory v{memory['version']}: {memory['active']} active, {memory['candidate']} candidate, "
+                 f"{memory['retired']} retired; guidance on {summary['turns_with_guidance']} turn(s)")
+    return "\n".join(lines)
