@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from crm_env import __version__
-from crm_env.cli import dataset, db, learn, tools
+from crm_env.cli import dataset, db, learn, reward, tools
 from crm_env.cli import eval as eval_cli
 from crm_env.errors import CrmEnvError
 
-SUBCOMMANDS = (tools, dataset, db, eval_cli, learn)
+SUBCOMMANDS = (tools, dataset, db, eval_cli, learn, reward)
 
 
 def build_parser() -> argparse.ArgumentParser:

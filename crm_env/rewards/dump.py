@@ -8,7 +8,7 @@ from crm_env.rewards.holds import matches, true_of
 from crm_env.rewards.scope_model import TurnScope, named_in
 from crm_env.rewards.world import loose
 
-DUMP_CLAIMS = 8  # the most off-topic claims a read turn's reply may make (hand-labelled verbose replies: at most 5)
+DUMP_CLAIMS = 6  # the most off-topic claims a read turn's reply may make (hand-labelled verbose replies: at most 5)
 
 _CLAIM_KINDS = frozenset({"record", "id", "number", "percent", "date", "enum", "person", "email", "version", "title",
                           "quote_prefix", "industry", "note", "file"})
@@ -19,7 +19,9 @@ def off_topic(read: ReadReply, scope: TurnScope) -> set[tuple[str, str]]:
     shown by this turn's results, and not true of the answer, of the records the request names or of what
     they belong to (their ancestors: a deal's client)."""
     world = scope.world
-    core = scope.targets | (scope.answer or set()) | scope.named | named_in(scope)
+    # the answer, not the scope's targets: for an empty answer those are every record of its type (what a
+    # reply may say about them is context), which would make an episode's whole history "on topic"
+    core = (scope.answer or set()) | scope.named | named_in(scope)
     for rid in list(core):
         core |= world.ancestors(rid)
     out = set()

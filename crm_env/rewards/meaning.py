@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from crm_env.rewards.alternatives import offered_alternatives
 from crm_env.rewards.attribution import Anchor, anchors, misattributed
 from crm_env.rewards.claims import Mention, ReadReply, negated_at, read_reply
 from crm_env.rewards.component import Component, failed, passed, undecided
@@ -119,6 +120,7 @@ def _problems(read: ReadReply, scope: TurnScope) -> list[str]:
         if problem:
             problems.append(problem)
     problems += dump(read, scope)
+    problems += offered_alternatives(read)
     named = anchors(read, world)  # the records the reply names, shared by the two checks below
     problems += misattributed(read, world, scope.targets, scope.request(), named)
     problems += _other_filter(read, scope)
