@@ -63,11 +63,12 @@ def _verdicts(trajectories: list) -> list[tuple]:
     return [(t.family, t.conversation_id, t.turn_id, t.success, t.outcome) for t in trajectories]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_sql_backends_agree_with_memory_verdict_for_verdict(eval400: list, backend: str, tmp_path: Path) -> None:
+def test_sql_backends_agree_with_memory_verdict_for_verdict(whole: list, eval400: list, backend: str,
+                                                           tmp_path: Path) -> None:
     url = postgres_url() if backend == "postgres" else f"sqlite:///{tmp_path / 'audit.db'}"
-    memory = run_audit(eval400, per_family=12)
-    assert _verdicts(run_audit(eval400, per_family=12, backend=url)) == _verdicts(memory)
+    assert _verdicts(run_audit(eval400, backend=url)) == _verdicts(whole)
 
 
 @pytest.mark.parametrize(("check", "caught"), [

@@ -271,8 +271,8 @@ def _wrong_record(p: TurnPlay) -> None:
 
 def _dump(p: TurnPlay) -> None:
     p.gold()
-    shown = {str(v) for v in p.shown()}
-    if len({str(v) for v in p.seen} - shown) < FOREIGN:
+    shown = {_same(v) for v in p.shown()}
+    if len({_same(v) for v in p.seen} - shown) < FOREIGN:
         raise NotApplicable("too little seen before this turn for a dump")
     p.respond(wording.dump(p.seen + p.shown()))
 
