@@ -1,8 +1,7 @@
 """Tool calls per second and episode reset time on every backend.
 
-PostgreSQL uses ``$CRM_ENV_TEST_DATABASE_URL`` (or ``$CRM_ENV_DATABASE_URL``); without either it
-starts a private cluster with ``crm_env.backends.local_postgres`` when the binaries exist, and
-otherwise reports only memory and SQLite. Targets (issue 3, loopback PostgreSQL): reset <= 1 ms
+PostgreSQL is measured when ``$CRM_ENV_TEST_DATABASE_URL`` (or ``$CRM_ENV_DATABASE_URL``) names a server
+(``crm-env db up`` prints one); otherwise only memory and SQLite are (the benchmarks start nothing). Targets (issue 3, loopback PostgreSQL): reset <= 1 ms
 median and >= 1,000 tool calls/s from one connection.
 """
 
@@ -16,7 +15,6 @@ from collections.abc import Callable
 
 from benchmarks.timing import Figure, median_seconds, per_second
 from crm_env import CrmSandbox
-from crm_env.errors import CrmEnvError
 
 AS_OF = "2026-01-15T09:00:00Z"
 CLIENT = "11111111-1111-4111-8111-111111111111"
@@ -30,18 +28,9 @@ RESET_TARGET_S = 0.001
 CALLS_TARGET = 1000.0
 
 
-def _postgres_url() -> tuple[str | None, Callable[[], None]]:
+def _postgres_url() -> str | None:
     url = os.environ.get("CRM_ENV_TEST_DATABASE_URL") or os.environ.get("CRM_ENV_DATABASE_URL")
-    if url and url.startswith("postgres"):
-        return url, lambda: None
-    try:
-        from crm_env.backends import local_postgres
-
-        directory = tempfile.mkdtemp(prefix="crm_env_bench_pg.")
-        cluster = local_postgres.start(directory)
-    except (CrmEnvError, OSError):  # no PostgreSQL binaries here: report the other backends only
-        return None, lambda: None
-    return cluster.url, lambda: local_postgres.stop(directory)
+    return url if url and url.startswith("postgres") else None
 
 
 def _workload(box: CrmSandbox) -> Callable[[], int]:
@@ -103,10 +92,7 @@ def run() -> list[Figure]:
     figures += _measure("sqlite (in memory)", "sqlite://", targets=False)
     with tempfile.TemporaryDirectory() as tmp:
         figures += _measure("sqlite (file)", f"sqlite:///{tmp}/bench.db", targets=False)
-    url, stop = _postgres_url()
-    try:
-        if url is not None:
-            figures += _measure("postgresql (loopback)", url, targets=True)
-    finally:
-        stop()
+    url = _postgres_url()
+    if url is not None:
+        figures += _measure("postgresql (loopback)", url, targets=True)
     return figures

@@ -1,4 +1,13 @@
-"""crm_env: a production-faithful CRM as a Gymnasium environment for LLM agents."""
+"""crm_env: a production-faithful CRM as a Gymnasium environment for LLM agents.
+
+Importing it registers ``ArcCrm-v0`` with Gymnasium and nothing more: the sandbox, the tools and the seed
+builder load on first use (PEP 562), so the command line and ``gym.make`` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from crm_env.envs.registration import register_envs
 from crm_env.errors import (
@@ -12,13 +21,13 @@ from crm_env.errors import (
     UnknownToolError,
     ValidationError,
 )
-from crm_env.sandbox import CrmSandbox, ToolResult
-from crm_env.schema.seed import Seed, build_seed
-from crm_env.tools import catalog
 
 register_envs()
 
 __version__ = "0.1.0"
+
+_LAZY = {"CrmSandbox": "crm_env.sandbox", "ToolResult": "crm_env.sandbox", "Seed": "crm_env.schema.seed",
+         "build_seed": "crm_env.schema.seed", "catalog": "crm_env.tools"}
 
 __all__ = [
     "ConflictError",
@@ -37,3 +46,9 @@ __all__ = [
     "build_seed",
     "catalog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'crm_env' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

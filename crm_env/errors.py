@@ -65,3 +65,12 @@ class SeedError(CrmEnvError):
 TOOL_ERROR_KINDS: tuple[str, ...] = tuple(
     cls.kind for cls in (ValidationError, NotFoundError, ConflictError, RuleViolationError, UnknownToolError)
 )
+
+
+def flag_error(exc: Exception) -> ConfigError:
+    """A pydantic validation error of a command's flags as a ``ConfigError`` naming each flag."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return ConfigError(str(exc))
+    return ConfigError("; ".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: "
+                                 f"{str(e['msg']).removeprefix('Value error, ')}" for e in errors()))

@@ -14,6 +14,7 @@ Command line (used by ``.ci/test``)::
 from __future__ import annotations
 
 import argparse
+import getpass
 import glob
 import os
 import shutil
@@ -38,6 +39,7 @@ class LocalPostgres:
 
     data_dir: Path
     port: int
+    reused: bool = False  # it was already running when ``start`` was called
 
     @property
     def url(self) -> str:
@@ -46,8 +48,8 @@ class LocalPostgres:
 
 def default_dir() -> Path:
     # Under the temp dir rather than the home directory: as root, the server runs as ``postgres``,
-    # which cannot traverse /root.
-    return Path(tempfile.gettempdir()) / "crm_env-postgres"
+    # which cannot traverse /root. One per user, so two users never share (or stop) each other's server.
+    return Path(tempfile.gettempdir()) / f"crm_env-postgres-{getpass.getuser()}"
 
 
 def find_bin(name: str) -> str:
@@ -105,7 +107,7 @@ def start(data_dir: Path | str | None = None, port: int | None = None) -> LocalP
     pgdata, sockets = data_dir / "data", data_dir / "sockets"
     running = status(data_dir)
     if running is not None:
-        return running
+        return LocalPostgres(running.data_dir, running.port, reused=True)
     for path in (data_dir, sockets):
         _prepare_dir(path)
     if not (pgdata / "PG_VERSION").exists():

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from crm_env.datasets.findings import table
+from crm_env.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen = commands.add_parser("generate", help="generate conversations deterministically (same seed, same bytes)")
     gen.add_argument("--seed", type=int, required=True)
     gen.add_argument("--count", type=int, required=True)
-    gen.add_argument("--out", type=Path, help="output .jsonl or .jsonl.gz (default: stdout)")
+    gen.add_argument("--output", "--out", dest="out", type=Path, help="output .jsonl or .jsonl.gz (default: stdout)")
     gen.set_defaults(run=run_generate)
 
     imp = commands.add_parser("import", help="convert another tool's conversation file into our format")
@@ -28,11 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     val = commands.add_parser("validate", help="lint + oracle replay of a file or packaged dataset")
     val.add_argument("target", help="a .jsonl(.gz) path or a packaged name (arc-crm-1200, arc-crm-1200:eval-400, golden)")
+    val.add_argument("--split", default=None, help="a split of a packaged dataset (or NAME:SPLIT)")
     val.add_argument("--backend", default="memory", help="backend URL for the replay (default: memory)")
     val.set_defaults(run=run_validate)
 
     st = commands.add_parser("stats", help="print the mix: complexity, intents, write share, negative share")
-    st.add_argument("target")
+    st.add_argument("target", help="a .jsonl(.gz) path or a packaged name")
+    st.add_argument("--split", default=None, help="a split of a packaged dataset (or NAME:SPLIT)")
     st.set_defaults(run=run_stats)
 
 
@@ -55,7 +58,13 @@ def run_import(args: argparse.Namespace) -> int:
     from crm_env.datasets.importer import import_file
     from crm_env.datasets.loader import dump
 
+    if not args.path.is_file():
+        raise ConfigError(f"{args.path}: no such file to import")
     report = import_file(args.path)
+    if not report.converted:
+        print(table(report.findings))
+        raise ConfigError(f"nothing in {args.path} could be converted ({report.rejected} rejected); "
+                          f"nothing was written")
     dump(report.converted, args.out)
     findings_path = args.out.with_name(args.out.name + ".findings.jsonl")
     findings_path.write_text("".join(f.model_dump_json() + "\n" for f in report.findings), encoding="utf-8")
@@ -70,7 +79,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from crm_env.datasets.loader import load
     from crm_env.datasets.replay import replay
 
-    conversations = load(args.target)
+    conversations = load(args.target, split=args.split)
     findings = lint(conversations)
     report = replay(conversations, args.backend, strict=True)
     seen = {(f.conversation_id, f.turn_id, f.check, f.message) for f in findings}
@@ -85,7 +94,7 @@ def run_stats(args: argparse.Namespace) -> int:
     from crm_env.datasets.loader import load
     from crm_env.datasets.stats import stats
 
-    print(stats(load(args.target)).to_text())
+    print(stats(load(args.target, split=args.split)).to_text())
     return 0
 
 

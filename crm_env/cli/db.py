@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from crm_env.backends import DATABASE_URL_ENV, resolve_url
@@ -30,8 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--url", default=None, help=f"database URL (default: ${DATABASE_URL_ENV})")
     actions = parser.add_subparsers(dest="db_command", required=True)
     up = actions.add_parser("up", help="start a local PostgreSQL without Docker and print its URL")
-    up.add_argument("--dir", type=Path, default=None, help="cluster directory (default: a folder under /tmp)")
+    up.add_argument("--dir", type=Path, default=None, help="cluster directory (default: one per user under /tmp)")
     up.add_argument("--port", type=int, default=None)
+    down = actions.add_parser("down", help="stop the local PostgreSQL that `db up` started")
+    down.add_argument("--dir", type=Path, default=None, help="cluster directory (default: one per user under /tmp)")
     actions.add_parser("init", help="create the tables (safe to repeat)")
     seed = actions.add_parser("seed", help="load initial records from a JSON file")
     seed.add_argument("file", type=Path)
@@ -41,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore = actions.add_parser("restore", help="replace the committed data with a snapshot file")
     restore.add_argument("file", type=Path)
     actions.add_parser("reset", help="delete the committed data")
+    for action in actions.choices.values():  # "crm-env db seed FILE --url URL" as well as "db --url URL seed FILE"
+        action.add_argument("--url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
 
 
@@ -65,7 +70,19 @@ def run(args: argparse.Namespace) -> int:
         from crm_env.backends.local_postgres import start
 
         cluster = start(args.dir, args.port)
+        print(f"{'reusing the server already running' if cluster.reused else 'started a server'}; its data lives in "
+              f"{cluster.data_dir}; stop it with `crm-env db down`", file=sys.stderr)
         print(cluster.url)
+        return 0
+    if args.db_command == "down":
+        from crm_env.backends.local_postgres import default_dir, status, stop
+
+        directory = (args.dir or default_dir()).resolve()
+        if status(directory) is None:
+            print(f"no server running in {directory}")
+            return 0
+        stop(directory)
+        print(f"stopped the server in {directory} (its data stays there; `crm-env db up` starts it again)")
         return 0
     store = _store(args)
     try:

@@ -7,7 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from crm_env.errors import ConfigError
+from pydantic import ValidationError
+
+from crm_env.cli.codes import EXIT_INTERRUPTED
+from crm_env.errors import ConfigError, flag_error
 from crm_env.eval.config import LLM_AGENTS, RunConfig
 from crm_env.rewards.arbiter import JUDGE_MODES
 
@@ -29,14 +32,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="model name (claude / openai agents)")
     p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (vLLM, Ollama...)")
     p.add_argument("--dataset", default=None, help=f"packaged dataset or JSONL path (default {d['dataset'].default})")
-    p.add_argument("--split", default=None, help=f"dataset split (default {d['split'].default})")
+    p.add_argument("--split", default=None,
+                   help=f"split of arc-crm-1200 (default {d['split'].default}); other datasets are read whole")
     p.add_argument("--conversations", default=None, metavar="PATH", help="a conversations JSONL file to evaluate")
     p.add_argument("--sample", type=int, default=None, metavar="N", help="evaluate a seeded sample of N conversations")
     p.add_argument("--seed", type=int, default=None, help="run seed: sampling, agents, bootstrap (default 0)")
     p.add_argument("--backend", default=None, metavar="URL", help="memory (default), sqlite:///..., postgresql+psycopg://...")
     p.add_argument("--trials", type=int, default=None, metavar="K", help="trials per conversation, for pass^k (default 1)")
     p.add_argument("--concurrency", type=int, default=None, metavar="N", help=f"episodes in flight (default {d['concurrency'].default})")
-    p.add_argument("--output", default=None, metavar="DIR", help="run directory (default runs/AGENT-MODEL-seedS)")
+    p.add_argument("--output", default=None, metavar="DIR",
+                   help="run directory (default runs/AGENT-MODEL-YYYYMMDD-HHMMSS, with -2, -3... if taken)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output: skip completed episodes, retry failed ones")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--max-output-tokens", type=int, default=None)
@@ -76,26 +81,28 @@ def given_flags(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
-    from crm_env.eval.job import run_eval
+    from crm_env.eval.job import exit_code, run_eval
 
     given = given_flags(args)
     if given.get("conversations") and ("dataset" in given or "split" in given):
         raise ConfigError("--conversations replaces --dataset / --split; give one or the other")
     if given.get("conversations"):
         given.setdefault("split", None)
+    elif given.get("dataset") not in (None, "arc-crm-1200") and "split" not in given:
+        given["split"] = None  # only arc-crm-1200 has splits (eval-400 its default); a file or golden is read whole
     try:
         config = RunConfig(**given)
-    except ValueError as exc:  # pydantic's errors name the field and the bound
-        raise ConfigError(str(exc)) from None
+    except ValidationError as exc:
+        raise flag_error(exc) from None
     if config.agent in LLM_AGENTS and config.agent == "openai" and config.base_url is None:
         pass  # the agent reads $OPENAI_API_KEY itself; nothing to check here without leaking it
     try:
-        run_eval(config, resume=args.resume, given=given)
+        summary = run_eval(config, resume=args.resume, given=given)
     except KeyboardInterrupt:
         print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
               file=sys.stderr)
-        return 130
-    return 0
+        return EXIT_INTERRUPTED
+    return exit_code(summary)
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from crm_env.errors import ConfigError
+from crm_env.cli.codes import EXIT_INTERRUPTED
+from crm_env.errors import flag_error
 
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
 _FIELDS = ("student", "teacher", "dataset", "split", "episodes", "lane", "memory", "memory_name", "seed", "backend",
@@ -63,14 +64,13 @@ def run_learn(args: argparse.Namespace) -> int:
     try:
         config = LearnConfig(**given)
     except ValidationError as exc:
-        raise ConfigError("; ".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-')}: "
-                                    f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
+        raise flag_error(exc) from None
     try:
         run_learning(config, Path(args.output), resume=args.resume, given=given, progress=not args.no_progress)
     except KeyboardInterrupt:
         print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
               file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return 0
 
 

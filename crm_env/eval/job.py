@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
+from crm_env.errors import CrmEnvError
 from crm_env.eval.config import RESULTS_FILE, SUMMARY_FILE, RunConfig, read_record, write_json_atomic
 from crm_env.eval.metrics import summarize
+from crm_env.eval.preflight import claim, preflight
 from crm_env.eval.results import load_results
 from crm_env.eval.runner import AgentFactory, Prepared, SessionOutcome, prepare, run_session
 
@@ -31,7 +36,10 @@ def summarize_run(run_dir: Path, *, seed: int | None = None) -> dict[str, Any]:
                         seed=seed if seed is not None else (record.config.seed if record else 0))
     if record is not None:
         judge = record.judge_model is not None
+        dataset = record.config.conversations or (f"{record.config.dataset}:{record.config.split}"
+                                                   if record.config.split else record.config.dataset)
         summary = {"agent": record.config.agent, "agent_model": record.agent_model, "judge_model": record.judge_model,
+                   "dataset": dataset,
                    "judge_mode": record.config.judge_mode if judge else None,
                    "judge_audit_rate": record.config.judge_audit_rate
                    if judge and record.config.judge_mode == "audit" else None,
@@ -74,7 +82,12 @@ def headline_text(summary: dict[str, Any]) -> str:
     ]
     lines += undecided_text(summary)
     if episodes["infra_errors"]:
-        lines.append(f"infrastructure failures: {episodes['infra_errors']} (excluded; retry with --resume)")
+        lines.append(f"infrastructure failures: {episodes['infra_errors']} episode(s), excluded from the scores; "
+                     "fix the cause, then run the same command with --resume to retry them:")
+        causes = Counter(str(f["cause"])[:200] for f in summary.get("infra_failures", ()))
+        lines += [f"  {n} × {cause}" for cause, n in causes.most_common(5)]
+        if len(causes) > 5:
+            lines.append(f"  ... {len(causes) - 5} other cause(s): see report.md")
     if episodes.get("pending"):
         lines.append(f"not run: {episodes['pending']} episode(s) (resume with --resume)")
     return "\n".join(lines)
@@ -116,14 +129,41 @@ def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] |
     """
     out = out or sys.stdout
     prepared: Prepared = prepare(config, resume=resume, given=given)
+    preflight(prepared, agent_factory)
+    if not resume:
+        claim(prepared, default=not config.output and not (given or {}).get("output"))
     if prepared.config.simulated:
         print(simulated_notice(prepared.config), file=out, flush=True)
     print(f"evaluating {len(prepared.conversations)} conversation(s) × {prepared.config.trials} trial(s) "
           f"on {prepared.record.config.backend} → {prepared.out}", file=out, flush=True)
-    outcome = asyncio.run(run_session(prepared, agent_factory=agent_factory, stream=stream))
+    try:
+        outcome = asyncio.run(run_session(prepared, agent_factory=agent_factory, stream=stream))
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, _exit_now)  # a second Ctrl-C while the report is written: leave at once
+        summary = finish(prepared.out)
+        print(f"\ninterrupted: {summary['episodes']['completed']} finished episode(s) saved, summary and report "
+              f"written to {prepared.out}", file=out, flush=True)
+        raise
+    except CrmEnvError:  # a refusal every episode would meet: what finished is summarised, then the error
+        finish(prepared.out)
+        raise
     summary = finish(prepared.out, outcome)
     if outcome.stopped_by_budget:
         print(f"stopped: the projected spend would pass --budget-usd {prepared.config.budget_usd}", file=out)
     print(headline_text(summary), file=out)
     print(f"results: {prepared.out}", file=out, flush=True)
     return summary
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    sys.stderr.write("\ninterrupted again: leaving now (every finished episode is saved; --resume continues)\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+def exit_code(summary: dict[str, Any]) -> int:
+    """``EXIT_INFRA`` when an episode failed for infrastructure reasons or nothing was scored, else 0."""
+    from crm_env.cli.codes import EXIT_INFRA
+
+    episodes = summary["episodes"]
+    return EXIT_INFRA if episodes["infra_errors"] or not episodes["completed"] else 0

@@ -56,6 +56,9 @@ UNDECIDED_OUTCOMES: dict[str, str] = {
 _OUTCOME_OF_STATUS = {"pass": "judge_passed", "fail": "judge_failed", "undecided": "unjudged"}
 
 
+VALID_REQUEST = "none (valid request)"  # the category row of turns that must succeed (not a failure category)
+
+
 # ---------------------------------------------------------------------- per-turn definitions
 def turn_success(turn: TurnRecord) -> bool:
     return turn.success
@@ -186,24 +189,27 @@ def turn_counts(groups: dict[str, list[ResultLine]], ok: Callable[[TurnRecord], 
     return numer, denom
 
 
-def pass_k_table(groups: dict[str, list[ResultLine]], max_k: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+def pass_k_table(groups: dict[str, list[ResultLine]], max_k: int, seed: int) -> list[dict[str, Any]]:
     rows = []
     for k in range(1, max_k + 1):
         values = [pass_hat_k(len(ls), sum(bool(l.strict_success) for l in ls), k) for ls in groups.values()
                   if len(ls) >= k]
-        est = estimate(values, [1.0] * len(values), rng)
+        est = estimate(values, [1.0] * len(values), np.random.default_rng(seed))
         rows.append({"k": k, "value": est["value"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
                      "conversations": len(values)})
     return rows
 
 
-def headline(lines: Sequence[ResultLine], rng: np.random.Generator) -> dict[str, Any]:
+def headline(lines: Sequence[ResultLine], seed: int) -> dict[str, Any]:
+    """The headline rates; each bootstrap starts from ``seed`` afresh, so the same data gets the same CI
+    (strict success and pass^1 of a one-trial run are one number with one interval)."""
     groups = by_conversation(lines)
     return {
-        "strict_success": estimate(*episode_counts(groups), rng),
-        "turn_success": estimate(*turn_counts(groups, turn_success), rng),
-        "tool_success": estimate(*turn_counts(groups, tool_success), rng),
-        "response_success": estimate(*turn_counts(groups, response_success, response_checked), rng),
+        "strict_success": estimate(*episode_counts(groups), np.random.default_rng(seed)),
+        "turn_success": estimate(*turn_counts(groups, turn_success), np.random.default_rng(seed)),
+        "tool_success": estimate(*turn_counts(groups, tool_success), np.random.default_rng(seed)),
+        "response_success": estimate(*turn_counts(groups, response_success, response_checked),
+                                     np.random.default_rng(seed)),
     }
 
 
@@ -238,7 +244,7 @@ def breakdowns(lines: Sequence[ResultLine]) -> dict[str, dict[str, dict[str, Any
             if response_checked(turn):
                 row["checked"] += 1
                 row["response_ok"] += response_success(turn)
-            cat = categories[turn.failure_category or "none (valid request)"]
+            cat = categories[turn.failure_category or VALID_REQUEST]
             cat["turns"] += 1
             cat["ok"] += turn.success
             if not turn.success:
@@ -333,10 +339,9 @@ def summarize(lines: Iterable[ResultLine], *, trials: int | None = None, planned
     every = list(lines)
     done = [l for l in every if l.status == "completed"]
     infra = sorted((l for l in every if l.status == "infra_error"), key=lambda l: l.key)
-    rng = np.random.default_rng(seed)
     groups = by_conversation(done)
     k_max = trials or max((len(v) for v in groups.values()), default=1)
-    head = headline(done, rng)
+    head = headline(done, seed)
     roles = usage_by_role(every)
     total_cost = round(sum(r["cost_usd"] for r in roles.values()), 6)
     strict = sum(bool(l.strict_success) for l in done)
@@ -347,7 +352,7 @@ def summarize(lines: Iterable[ResultLine], *, trials: int | None = None, planned
                      "pending": None if planned is None else planned - len(done) - len(infra),
                      "conversations": len(groups), "turns": len(turns)},
         **head,
-        "pass_hat_k": pass_k_table(groups, k_max, rng),
+        "pass_hat_k": pass_k_table(groups, k_max, seed),
         "judge": judge_usage(done),
         "undecided": undecided_counts(done),
         **breakdowns(done),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_env.eval.config import RESULTS_FILE
-from crm_env.eval.metrics import UNDECIDED_OUTCOMES, failed_components
+from crm_env.eval.metrics import UNDECIDED_OUTCOMES, VALID_REQUEST, failed_components
 from crm_env.eval.results import ResultLine, load_results
 
 WORST_CATEGORIES = 5
@@ -52,7 +52,7 @@ def plots(run_dir: Path, summary: dict[str, Any], lines: list[ResultLine]) -> li
         ax.set_ylabel("success (%)")
         ax.set_ylim(0, 100)
         ax.set_title("Success by complexity")
-        ax.legend()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # outside: bars reach 100 %
         fig.tight_layout()
         fig.savefig(run_dir / "success_by_complexity.png", dpi=100)
         plt.close(fig)
@@ -97,11 +97,12 @@ def plots(run_dir: Path, summary: dict[str, Any], lines: list[ResultLine]) -> li
             p[0] += line.cost_usd
             p[1] += bool(line.strict_success)
             p[2] += 1
-    if points:
+    if points and any(cost > 0 for cost, _, _ in points.values()):  # a free run has no cost axis to draw
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for key, (cost, ok, n) in points.items():
             ax.scatter([cost / n], [100 * ok / n], s=60 if key == "all" else 30)
-            ax.annotate(key, (cost / n, 100 * ok / n), textcoords="offset points", xytext=(5, 5), fontsize=8)
+            offset = (5, -12) if key == "all" else (5, 5)  # "all" sits among the others: label it below
+            ax.annotate(key, (cost / n, 100 * ok / n), textcoords="offset points", xytext=offset, fontsize=8)
         ax.set_xlabel("cost per episode (USD)")
         ax.set_ylabel("strict success (%)")
         ax.set_ylim(0, 100)
@@ -158,7 +159,8 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
         out += [f"Agent `{summary['agent']}`" + (f", model `{summary['agent_model']}`" if summary.get("agent_model") else "")
                 + (f", judge `{summary['judge_model']}` ({_judge_mode(summary)})" if summary.get("judge_model")
                    else ", no judge")
-                + f"; dataset `{summary.get('dataset_hash', '')[:19]}…`, crm_env {summary.get('package_version')}.", ""]
+                + f"; dataset {summary.get('dataset') or 'unnamed'} (`{summary.get('dataset_hash', '')[:19]}…`), "
+                f"crm_env {summary.get('package_version')}.", ""]
     out += ["## Headline", ""]
     out += _table(["metric", "value (95 % CI)"], [
         ["strict success (conversations)", _metric(summary["strict_success"])],
@@ -194,10 +196,12 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
                              ("by_failure_category", "By failure category (negative turns)", ("turns", "turn_success", "failed_turns")),
                              ("by_failed_component", "Failed turns by component", ("failed_turns", "share_of_failures"))):
         rows = [[name] + [_pct(v[c]) if "success" in c or "share" in c else v[c] for c in cols]
-                for name, v in summary[key].items()]
+                for name, v in summary[key].items() if not (key == "by_failure_category" and name == VALID_REQUEST)]
         out += [f"## {title}", ""] + _table([key.removeprefix("by_").replace("_", " ")] + list(cols), rows)
+        if key == "by_failed_component" and rows:
+            out += ["A failed turn can fail several components, so the shares add up to more than 100 %.", ""]
     # the worst failure categories, with example turns
-    worst = sorted(((k, v) for k, v in summary["by_failure_category"].items() if v["failed_turns"]),
+    worst = sorted(((k, v) for k, v in summary["by_failure_category"].items() if v["failed_turns"] and k != VALID_REQUEST),
                    key=lambda kv: (kv[1]["turn_success"] if kv[1]["turn_success"] is not None else 1, -kv[1]["failed_turns"]))
     out += ["## Worst failure categories", ""]
     if not worst:
@@ -207,7 +211,7 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
         shown = 0
         for line in lines:
             for turn in line.turns:
-                if shown < EXAMPLES_PER_CATEGORY and not turn.success and (turn.failure_category or "none (valid request)") == name:
+                if shown < EXAMPLES_PER_CATEGORY and not turn.success and turn.failure_category == name:
                     out.append(f"- {_example(line, turn)}")
                     shown += 1
         out.append("")

@@ -175,6 +175,7 @@ class Runner:
         self.cost_per_episode: list[float] = []
         self.stop_budget = False
         self.progress: Progress | None = None
+        self.earlier_strict: list[bool | None] = []  # the completed episodes of the run before this session
         self.slots: list[_Slot] = []
 
     # ------------------------------------------------------------------ env plumbing
@@ -301,6 +302,8 @@ class Runner:
         total = done + len(pending)
         self.progress = Progress(total, stream=self.stream, enabled=self.config.progress, done=done)
         self.progress.spend = previous_spend
+        earlier = [s for s in self.earlier_strict if s is not None]  # live strict success over the whole run
+        self.progress.scored, self.progress.strict = len(earlier), sum(earlier)
         writer = ResultsWriter(self.prepared.out / RESULTS_FILE)
         ran = infra = 0
 
@@ -319,6 +322,7 @@ class Runner:
                 infra += line.status == "infra_error"
                 self.cost_per_episode.append(line.cost_usd)
                 self.progress.update(strict=line.strict_success, cost=0.0, infra=line.status == "infra_error")
+                await asyncio.sleep(0)  # offline agents never wait: yield, so Ctrl-C (a cancellation) lands now
 
         try:
             await asyncio.gather(*(worker() for _ in range(min(self.config.concurrency, max(len(pending), 1)))))
@@ -374,4 +378,5 @@ async def run_session(prepared: Prepared, *, agent_factory: AgentFactory | None 
     pending.sort(key=lambda pair: -turns[pair[0]])
     previous = sum(line.cost_usd for line in loaded.completed)
     runner = Runner(prepared, agent_factory, stream)
+    runner.earlier_strict = [line.strict_success for line in loaded.completed]
     return await runner.run(pending, loaded.infra_history, len(completed), previous)

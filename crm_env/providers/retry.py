@@ -1,8 +1,10 @@
 """Retries for provider calls: exponential backoff with jitter, honouring ``retry-after``.
 
-Retried: HTTP 429, 5xx, 408, timeouts and dropped connections. Anything else (400, 401, 404...) is
-raised at once. When attempts run out the failure becomes an ``InfrastructureError``: the provider
-failed, not the agent or the judge, and the runner excludes such conversations from the scores. The SDKs'
+Retried: HTTP 429, 5xx, 408, timeouts and dropped connections. When attempts run out the failure becomes
+an ``InfrastructureError``: the provider failed, not the agent or the judge, and the runner excludes such
+conversations from the scores. Not retried: a refusal of the key, the permission or the model (401, 403,
+404) is a ``ConfigError`` that stops the run (every request would get it); any other rejection (400, 422:
+this request) is an ``InfrastructureError`` at once. Other exceptions are raised as they are. The SDKs'
 own retries are off (``max_retries=0``, see ``crm_env.providers.clients``), so this is the only retry layer.
 """
 
@@ -15,11 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from crm_env.errors import InfrastructureError
+from crm_env.errors import ConfigError, InfrastructureError
 
 T = TypeVar("T")
 
 _RETRIED_STATUS = frozenset({408, 409, 429})
+_FATAL_STATUS = frozenset({401, 403, 404})  # the key, the permission, the model: every request would fail
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,14 @@ def _next_delay(exc: Exception, attempt: int, policy: RetryPolicy, rng: random.R
     """The wait before the next attempt, or raise: ``exc`` itself when it is not worth retrying, an
     ``InfrastructureError`` when the attempts are spent."""
     if not retryable(exc):
-        raise exc
+        status = getattr(exc, "status_code", None)
+        if status is None:
+            raise exc
+        said = str(getattr(exc, "message", ""))[:200]
+        if status in _FATAL_STATUS:
+            raise ConfigError(f"the provider refused the request: {describe(exc)}: {said}. Check the API key "
+                              "(its environment variable), the model name and --base-url") from exc
+        raise InfrastructureError(f"the provider rejected the request: {describe(exc)}: {said}") from exc
     if attempt >= policy.attempts:
         raise InfrastructureError(f"provider call failed after {attempt} attempt(s): {describe(exc)}") from exc
     return delay_for(policy, attempt, exc, rng)
