@@ -217,22 +217,44 @@ def _rate(ok: int, n: int) -> float | None:
     return round(ok / n, 6) if n else None
 
 
-def breakdowns(lines: Sequence[ResultLine]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Success by complexity and workflow (episodes and turns), by intent, failure category, failed component."""
+def _group_ci(per_conversation: dict[str, list[float]], seed: int) -> list[float | None]:
+    """The bootstrap CI of a group's rate from its per-conversation [successes, trials], clustered as the
+    headline's are (conversations resampled)."""
+    est = estimate([v[0] for v in per_conversation.values()], [v[1] for v in per_conversation.values()],
+                   np.random.default_rng(seed))
+    return [est["ci_low"], est["ci_high"]]
+
+
+def breakdowns(lines: Sequence[ResultLine], seed: int = 0) -> dict[str, dict[str, dict[str, Any]]]:
+    """Success by complexity and workflow (episodes and turns), by intent, failure category, failed component;
+    each group's rates with their counts and a 95 % CI (``*_ci``)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def clusters() -> defaultdict[str, defaultdict[str, list[float]]]:
+        return defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
+
     for attr in ("complexity", "workflow"):
         table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        strict, turned = clusters(), clusters()
         for line in lines:
-            row = table[getattr(line, attr)]
+            key = getattr(line, attr)
+            row = table[key]
             row["episodes"] += 1
             row["strict"] += bool(line.strict_success)
             row["turns"] += len(line.turns)
             row["turn_ok"] += sum(t.success for t in line.turns)
+            strict[key][line.conversation_id][0] += bool(line.strict_success)
+            strict[key][line.conversation_id][1] += 1
+            turned[key][line.conversation_id][0] += sum(t.success for t in line.turns)
+            turned[key][line.conversation_id][1] += len(line.turns)
         out[f"by_{attr}"] = {k: {"episodes": r["episodes"], "strict_success": _rate(r["strict"], r["episodes"]),
-                                 "turns": r["turns"], "turn_success": _rate(r["turn_ok"], r["turns"])}
+                                 "strict_success_ci": _group_ci(strict[k], seed),
+                                 "turns": r["turns"], "turn_success": _rate(r["turn_ok"], r["turns"]),
+                                 "turn_success_ci": _group_ci(turned[k], seed)}
                              for k, r in sorted(table.items())}
     intents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     categories: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_intent, by_category = clusters(), clusters()
     components: dict[str, int] = defaultdict(int)
     failed_turns = 0
     for line in lines:
@@ -244,18 +266,25 @@ def breakdowns(lines: Sequence[ResultLine]) -> dict[str, dict[str, dict[str, Any
             if response_checked(turn):
                 row["checked"] += 1
                 row["response_ok"] += response_success(turn)
-            cat = categories[turn.failure_category or VALID_REQUEST]
+            name = turn.failure_category or VALID_REQUEST
+            cat = categories[name]
             cat["turns"] += 1
             cat["ok"] += turn.success
+            for cluster in (by_intent[turn.intent][line.conversation_id],
+                            by_category[name][line.conversation_id]):
+                cluster[0] += turn.success
+                cluster[1] += 1
             if not turn.success:
                 failed_turns += 1
-                for name in failed_components(turn) or ["other"]:
-                    components[name] += 1
+                for component in failed_components(turn) or ["other"]:
+                    components[component] += 1
     out["by_intent"] = {k: {"turns": r["turns"], "turn_success": _rate(r["ok"], r["turns"]),
+                            "turn_success_ci": _group_ci(by_intent[k], seed),
                             "tool_success": _rate(r["tool_ok"], r["turns"]),
                             "response_success": _rate(r["response_ok"], r["checked"])}
                         for k, r in sorted(intents.items())}
     out["by_failure_category"] = {k: {"turns": r["turns"], "turn_success": _rate(r["ok"], r["turns"]),
+                                      "turn_success_ci": _group_ci(by_category[k], seed),
                                       "failed_turns": r["turns"] - r["ok"]} for k, r in sorted(categories.items())}
     out["by_failed_component"] = {k: {"failed_turns": v, "share_of_failures": _rate(v, failed_turns)}
                                   for k, v in sorted(components.items(), key=lambda kv: -kv[1])}
@@ -355,7 +384,7 @@ def summarize(lines: Iterable[ResultLine], *, trials: int | None = None, planned
         "pass_hat_k": pass_k_table(groups, k_max, seed),
         "judge": judge_usage(done),
         "undecided": undecided_counts(done),
-        **breakdowns(done),
+        **breakdowns(done, seed),
         "usage": {"by_role": roles, "total_cost_usd": total_cost,
                   "cost_per_strict_success_usd": round(total_cost / strict, 6) if strict else None,
                   "models": sorted({c.model for l in every for t in l.turns for s in t.steps for c in s.llm_calls}

@@ -26,6 +26,16 @@ def _metric(m: dict[str, Any]) -> str:
     return _pct(m["value"]) + ci
 
 
+def _cell(row: dict[str, Any], column: str) -> Any:
+    """A group table's cell: a rate with its CI where the summary has one, a count as it is."""
+    if "success" not in column and "share" not in column:
+        return row[column]
+    ci = row.get(f"{column}_ci")
+    if ci and ci[0] is not None:
+        return f"{_pct(row[column])} ({_pct(ci[0])} – {_pct(ci[1])})"
+    return _pct(row[column])
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join("n/a" if c is None else str(c) for c in row) + " |" for row in rows]
@@ -195,7 +205,7 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
                              ("by_intent", "By task intent", ("turns", "turn_success", "tool_success", "response_success")),
                              ("by_failure_category", "By failure category (negative turns)", ("turns", "turn_success", "failed_turns")),
                              ("by_failed_component", "Failed turns by component", ("failed_turns", "share_of_failures"))):
-        rows = [[name] + [_pct(v[c]) if "success" in c or "share" in c else v[c] for c in cols]
+        rows = [[name] + [_cell(v, c) for c in cols]
                 for name, v in summary[key].items() if not (key == "by_failure_category" and name == VALID_REQUEST)]
         out += [f"## {title}", ""] + _table([key.removeprefix("by_").replace("_", " ")] + list(cols), rows)
         if key == "by_failed_component" and rows:

@@ -57,3 +57,17 @@ def test_the_live_strict_success_of_a_resumed_run_counts_the_whole_run(run: Path
     shown = re.findall(r"strict\s+([\d.]+)%", stream.getvalue())[-1]
     whole = json.loads((run / "summary.json").read_text())["strict_success"]["value"]
     assert float(shown) == pytest.approx(100 * whole, abs=0.05)
+
+
+def test_every_group_rate_has_its_count_and_interval(run: Path) -> None:
+    summary = json.loads((run / "summary.json").read_text())
+    for key, rate, count in (("by_complexity", "strict_success", "episodes"), ("by_intent", "turn_success", "turns"),
+                             ("by_failure_category", "turn_success", "turns")):
+        for name, row in summary[key].items():
+            low, high = row[f"{rate}_ci"]
+            assert row[count] > 0 and low <= row[rate] <= high, (key, name, row)
+    report = (run / "report.md").read_text()
+    intent, row = next(iter(summary["by_intent"].items()))
+    low, high = row["turn_success_ci"]
+    assert f"| {intent} | {row['turns']} | {100 * row['turn_success']:.1f} % ({100 * low:.1f} % – {100 * high:.1f} %)" \
+        in report

@@ -7,7 +7,6 @@ at least 95 %. Each policy makes the gold calls (``reveal_reference=True``) and 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,13 +15,13 @@ import pytest
 
 import crm_env  # noqa: F401  (registers ArcCrm-v0)
 from crm_env.envs.oracle import oracle_reply
-from crm_env.schema.enums import OpportunityStage, QuoteStatus, ToolKind
+from crm_env.rewards.audit.play import scalars
+from crm_env.rewards.audit.wording import british_dates, bulleted, digit_off, other_status, say, usd_words
+from crm_env.schema.enums import ToolKind
 from crm_env.tools import get_spec
 from tests.envs.helpers import datasets_available
 
 CONVERSATIONS = 400  # all of eval-400
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
 Reply = Callable[[dict[str, Any], list[str], list[dict[str, Any]], list[Any]], str]
 
 pytestmark = pytest.mark.skipif(not datasets_available(), reason="the packaged eval-400 split is not available")
@@ -30,21 +29,6 @@ pytestmark = pytest.mark.skipif(not datasets_available(), reason="the packaged e
 
 def _is_write(reference: dict[str, Any]) -> bool:
     return any(get_spec(c["tool"]).kind is ToolKind.WRITE for c in reference["gold_calls"])
-
-
-def _scalars(data: Any, out: list[Any]) -> None:
-    if isinstance(data, dict):
-        for value in data.values():
-            _scalars(value, out)
-    elif isinstance(data, list):
-        for value in data:
-            _scalars(value, out)
-    elif isinstance(data, str | int | float) and not isinstance(data, bool):
-        out.append(data)
-
-
-def _say(value: Any) -> str:
-    return f"${value:,.0f}" if isinstance(value, int | float) and value >= 1000 else str(value)
 
 
 Turn = tuple[dict[str, Any], bool, int, bool]
@@ -71,7 +55,7 @@ def play(reply: Reply) -> list[Turn]:
                     result = json.loads(obs["last_result"])
                     results.append(result)
                     if result.get("ok"):
-                        _scalars(result.get("data"), shown)
+                        scalars(result.get("data"), shown)
                     else:
                         errors.append(result.get("error", ""))
                 seen += shown
@@ -120,11 +104,11 @@ GAMING: dict[str, tuple[Reply, Spoiled]] = {
                                            "was changed or looked up.", _succeeds),
     # right reads, every expected fact denied
     "negates the facts": (
-        lambda ref, errors, results, seen: " ".join(f"It is not {_say(f['value'])}." for f in ref["reply_facts"]),
+        lambda ref, errors, results, seen: " ".join(f"It is not {say(f['value'])}." for f in ref["reply_facts"]),
         _with_facts),
     # every value seen in the episode, so that whatever was asked is in there somewhere
     "dumps everything seen": (
-        lambda ref, errors, results, seen: "Here is everything: " + ", ".join(_say(v) for v in dict.fromkeys(seen)),
+        lambda ref, errors, results, seen: "Here is everything: " + ", ".join(say(v) for v in dict.fromkeys(seen)),
         _dumped_read),
     # a success claim on a must-refuse turn, stuffed with the old checker's refusal words
     "claims success on must-refuse turns": (
@@ -134,53 +118,13 @@ GAMING: dict[str, tuple[Reply, Spoiled]] = {
 }
 
 
-def _ordinal(day: int) -> str:
-    return f"{day}{'th' if 11 <= day % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th')}"
-
-
-def _british_dates(text: str) -> str:
-    """2026-10-01 and October 1, 2026 as "the 1st of October 2026"."""
-    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b",
-                  lambda m: f"the {_ordinal(int(m[3]))} of {MONTHS[int(m[2]) - 1]} {m[1]}", text)
-    return re.sub(rf"\b({'|'.join(MONTHS)}) (\d{{1,2}}), (\d{{4}})\b",
-                  lambda m: f"the {_ordinal(int(m[2]))} of {m[1]} {m[3]}", text)
-
-
-def _usd_millions(text: str) -> str:
-    """$1,234,500 as "USD 1.2345 million" and $234,500 as "234,500 dollars"."""
-    def say(m: re.Match[str]) -> str:
-        value = float(m[1].replace(",", ""))
-        return f"USD {value / 1e6:.6g} million" if value >= 1e6 else f"{m[1]} dollars"
-    return re.sub(r"\$(\d{1,3}(?:,\d{3})+)", say, text)
-
-
-def _bulleted(text: str) -> str:
-    sentences = [p for p in re.split(r"(?<=[.!])\s+", text) if p.strip()]
-    return "Here's where that stands:\n" + "\n".join(f"- {p.lower()}" for p in sentences)
-
-
 def _oracle(style: Callable[[str], str]) -> Reply:
     return lambda ref, errors, results, seen: style(oracle_reply(ref, errors, results))
 
 
-def _digit_off(text: str) -> str:
-    """The second digit of the first dollar amount one off: "$529,500" as "$539,500"."""
-    return re.sub(r"\$(\d)(\d)", lambda m: f"${m[1]}{(int(m[2]) + 1) % 10}", text, count=1)
-
-
-def _other_status(text: str) -> str:
-    """The first stage or status named replaced by the next one of its enum."""
-    for members in ([s.value for s in OpportunityStage], [s.value for s in QuoteStatus]):
-        for value in members:
-            if re.search(rf"\b{re.escape(value)}\b", text):
-                other = members[(members.index(value) + 1) % len(members)]
-                return re.sub(rf"\b{re.escape(value)}\b", other, text, count=1)
-    return text
-
-
-RESTYLED = {"British dates": _british_dates, "USD millions and dollars": _usd_millions,
-            "bulleted, lower case": _bulleted}
-SUBTLY_WRONG = {"an amount one digit off": _digit_off, "another stage or status": _other_status}
+RESTYLED = {"British dates": british_dates, "USD millions and dollars": usd_words,
+            "bulleted, lower case": lambda text: bulleted(text, lower=True)}
+SUBTLY_WRONG = {"an amount one digit off": digit_off, "another stage or status": other_status}
 
 
 @pytest.mark.parametrize("name", RESTYLED)

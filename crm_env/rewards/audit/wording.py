@@ -39,10 +39,11 @@ def usd_words(text: str) -> str:
     return re.sub(r"\$(\d{1,3}(?:,\d{3})+)", say, text)
 
 
-def bulleted(text: str) -> str:
-    """The reply as lower-case bullets under a friendly lead-in."""
+def bulleted(text: str, lower: bool = False) -> str:
+    """The reply as bullets under a friendly lead-in, each starting in lower case (``lower``: all of it)."""
     sentences = [p for p in re.split(r"(?<=[.!])\s+", text) if p.strip()]
-    return "Here's where that stands:\n" + "\n".join(f"- {p[0].lower()}{p[1:]}" for p in sentences)
+    return "Here's where that stands:\n" + "\n".join(
+        f"- {p.lower() if lower else p[0].lower() + p[1:]}" for p in sentences)
 
 
 def digit_off(text: str) -> str:
