@@ -4,7 +4,7 @@ Each component is a pure function of the turn's trajectory and reference outcome
 """
 
 from crm_env.rewards.arguments import match_arguments
-from crm_env.rewards.canon import canonical_argument, fact_stated
+from crm_env.rewards.canon import canonical_argument
 from crm_env.rewards.component import Component, Status
 from crm_env.rewards.ensemble import (
     MAX_TOOL_ERROR_PENALTY,
@@ -25,6 +25,6 @@ from crm_env.rewards.state import net_changes, validate_state
 __all__ = [
     "MAX_TOOL_ERROR_PENALTY", "TOOL_ERROR_PENALTY", "WEIGHTS", "AgentCall", "Component", "GoldOutcome",
     "GoldReplay", "Judge", "JudgeError", "JudgeVerdict", "Status", "TurnVerdict", "canonical_argument",
-    "check_reply", "fact_stated", "match_arguments", "net_changes", "score_turn", "shaped_reward",
+    "check_reply", "match_arguments", "net_changes", "score_turn", "shaped_reward",
     "validate_grounding", "validate_refusal", "validate_state",
 ]
