@@ -15,7 +15,9 @@ a half; the figures include the extrapolation of the concurrency-1 time to all 4
 
 Figures: wall time at concurrency 1 and 32, their ratio (target ≥ 20×), and the harness's own CPU
 time per turn at concurrency 32 (process CPU time: runner, agent, SDK, env and reward; the fake
-server's process is excluded), plus the fake server's CPU per request for reference.
+server's process is excluded), plus the fake server's CPU per request for reference; and, offline, the
+runner's own time per turn with the replay agent on eval-400: the session's wall time minus the time
+spent in the env's ``reset`` / ``step`` (target 0.1 ms; the agent's time counts as the runner's).
 """
 
 from __future__ import annotations
@@ -103,6 +105,39 @@ def _run(concurrency: int, out: Path, server: FakeServer, sample: int | None) ->
             "requests": requests, "server_cpu": server.cpu_s() - server_cpu}
 
 
+def _runner_overhead() -> tuple[float, int]:
+    """(seconds per turn the replay run spends outside the env, turns) on eval-400 in memory."""
+    from crm_env.envs.env import CrmEnv
+    from crm_env.eval.config import RunConfig
+    from crm_env.eval.job import run_eval
+
+    in_env = [0.0]
+    originals = {name: getattr(CrmEnv, name) for name in ("reset", "step")}
+
+    def timed(method):  # type: ignore[no-untyped-def]
+        def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                in_env[0] += time.perf_counter() - started
+        return wrapper
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_eval(RunConfig(agent="replay", sample=8, output=str(Path(tmp) / "warm"), progress=False), out=io.StringIO())
+        for name, method in originals.items():
+            setattr(CrmEnv, name, timed(method))
+        try:
+            summary = run_eval(RunConfig(agent="replay", output=str(Path(tmp) / "run"), progress=False),
+                               out=io.StringIO())
+        finally:
+            for name, method in originals.items():
+                setattr(CrmEnv, name, method)
+    turns = summary["episodes"]["turns"]
+    # the session's span (first episode start to last finish): the summary and report come after it
+    return (summary["wall_time_s"] - in_env[0]) / turns, turns
+
+
 def run() -> list[Figure]:
     root = Path(__file__).resolve().parents[1]
     if str(root) not in sys.path:
@@ -113,7 +148,10 @@ def run() -> list[Figure]:
         fast = _run(32, Path(tmp) / "c32", server, sample)
         slow = _run(1, Path(tmp) / "c1", server, sample)
     n, turns = fast["convs"], fast["turns"]
+    overhead, replay_turns = _runner_overhead()
     figures = [
+        Figure(f"eval runner's own time per turn, replay agent, eval-400 ({replay_turns} turns)", 1e3 * overhead,
+               "ms", 0.1, higher_is_better=False),
         Figure(f"eval wall time, openai agent, {n} convs ({turns} turns), concurrency 1", slow["wall"], "s",
                higher_is_better=False),
         Figure(f"eval wall time, openai agent, {n} convs, concurrency 32", fast["wall"], "s",
