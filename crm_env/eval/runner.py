@@ -95,6 +95,7 @@ def prepare(config: RunConfig, *, resume: bool = False, given: dict[str, Any] | 
     """
     if resume and not config.output and not (given or {}).get("output"):
         raise ConfigError("--resume needs --output DIR: the run directory to continue")
+    chosen = bool(config.output)  # an explicit --output; a default one taken meanwhile gets a suffix (claim)
     out = config.output_dir()
     config = config.model_copy(update={"output": str(out)})
     if resume:
@@ -108,7 +109,7 @@ def prepare(config: RunConfig, *, resume: bool = False, given: dict[str, Any] | 
             raise ConfigError("--resume: the conversations differ from the recorded run's (dataset hash changed)")
         return Prepared(config, conversations, previous.model_copy(update={"config": record.config}), out)
     results = out / RESULTS_FILE
-    if results.is_file() and results.stat().st_size > 0:
+    if chosen and results.is_file() and results.stat().st_size > 0:
         raise ConfigError(f"{out} already holds results; pass --resume to continue that run, or another --output")
     conversations = select_conversations(config)
     prices = PriceTable.from_file(config.prices)
