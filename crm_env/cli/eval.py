@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from crm_env.cli.codes import EXIT_INTERRUPTED
+from crm_env.cli.codes import EXIT_INFRA, EXIT_INTERRUPTED
 from crm_env.errors import ConfigError, flag_error
 from crm_env.eval.config import LLM_AGENTS, RunConfig
 from crm_env.rewards.arbiter import JUDGE_MODES
@@ -81,7 +81,7 @@ def given_flags(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
-    from crm_env.eval.job import exit_code, run_eval
+    from crm_env.eval.job import run_eval
 
     given = given_flags(args)
     if given.get("conversations") and ("dataset" in given or "split" in given):
@@ -102,7 +102,8 @@ def run_eval_command(args: argparse.Namespace) -> int:
         print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    return exit_code(summary)
+    episodes = summary["episodes"]  # an episode lost to infrastructure, or nothing scored at all
+    return EXIT_INFRA if episodes["infra_errors"] or not episodes["completed"] else 0
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from crm_env.datasets.format import Complexity, Conversation
 from crm_env.datasets.generator import GENERATOR_VERSION, generate
 from crm_env.datasets.generator.plan import allocate
 from crm_env.datasets.golden import GOLDEN_SEED, golden
-from crm_env.datasets.loader import DATA_DIR, PACKAGED, SPLITS_FILE, gzip_bytes, to_jsonl
+from crm_env.datasets.loader import DATA_DIR, HELD_OUT_SPLITS, PACKAGED, SPLITS_FILE, gzip_bytes, to_jsonl
 
 DATASET_SEED = 1200
 DATASET_COUNT = 1200
@@ -62,7 +62,7 @@ def build(out_dir: Path = DATA_DIR) -> dict[str, Path]:
         "seed": DATASET_SEED,
         "count": DATASET_COUNT,
         "split_seeds": {"eval-400": EVAL_SEED, "test": TEST_SEED},
-        "held_out": ["test"],
+        "held_out": sorted(HELD_OUT_SPLITS),
         "splits": splits(conversations),
     }
     paths = {

@@ -159,11 +159,3 @@ def _exit_now(signum: int, frame: object) -> None:
     sys.stderr.write("\ninterrupted again: leaving now (every finished episode is saved; --resume continues)\n")
     sys.stderr.flush()
     os._exit(130)
-
-
-def exit_code(summary: dict[str, Any]) -> int:
-    """``EXIT_INFRA`` when an episode failed for infrastructure reasons or nothing was scored, else 0."""
-    from crm_env.cli.codes import EXIT_INFRA
-
-    episodes = summary["episodes"]
-    return EXIT_INFRA if episodes["infra_errors"] or not episodes["completed"] else 0

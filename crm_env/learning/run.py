@@ -23,6 +23,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_env.datasets.format import Conversation
+from crm_env.datasets.loader import HELD_OUT_SPLITS
 from crm_env.errors import ConfigError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.learning.entries import Lifecycle
@@ -57,7 +58,7 @@ class LearnConfig(BaseModel):
     @field_validator("split")
     @classmethod
     def _not_held_out(cls, split: str | None) -> str | None:
-        if split in held_out_splits():
+        if split in HELD_OUT_SPLITS:
             raise ValueError(f"the {split!r} split is held out: learning never reads it (it measures what was "
                              "learned); learn on --split train")
         return split
@@ -82,17 +83,11 @@ class LearnRecord(BaseModel):
     memory_start_version: int
 
 
-def held_out_splits() -> set[str]:
-    from crm_env.datasets.loader import splits_manifest
-
-    return set(splits_manifest().get("held_out", ()))
-
-
 def held_out_ids() -> set[str]:
-    from crm_env.datasets.loader import splits_manifest
+    from crm_env.datasets.loader import HELD_OUT_SPLITS, splits_manifest
 
-    manifest = splits_manifest()
-    return {cid for name in manifest.get("held_out", ()) for cid in manifest["splits"][name]}
+    splits = splits_manifest()["splits"]
+    return {cid for name in HELD_OUT_SPLITS for cid in splits[name]}
 
 
 def load_stream(config: LearnConfig) -> list[Conversation]:
@@ -267,7 +262,7 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             bar.close()
             env.close()
         write_text_atomic(out / MEMORY_FILE, export_json(run.store.deltas()))
-        summary = summarize(run.log.events, state, config, simulated=config.simulated)
+        summary = summarize(run.log.events, state, config)
         write_json_atomic(out / SUMMARY_FILE, summary)
     finally:
         run.close()
@@ -276,7 +271,7 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
     return summary
 
 
-def summarize(events: list[Any], state: PlaybookState, config: LearnConfig, *, simulated: bool) -> dict[str, Any]:
+def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> dict[str, Any]:
     """Turn and strict success over the run and per window of ``WINDOW`` episodes, memory by lifecycle."""
     ends = [e for e in events if isinstance(e, EpisodeEnd)]
     guided = sum(isinstance(e, GuidanceInjected) and bool(e.entry_ids) for e in events)
@@ -290,7 +285,7 @@ def summarize(events: list[Any], state: PlaybookState, config: LearnConfig, *, s
     windows = [{"first_episode": start, **block(ends[start:start + WINDOW])} for start in range(0, len(ends), WINDOW)]
     turns = sum(e.turns for e in ends)
     return {
-        "simulated": simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
+        "simulated": config.simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
         "seed": config.seed, "episodes_planned": config.episodes, **block(ends),
         "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
         "window": WINDOW, "windows": windows,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crm_env.errors import ConfigError
-from crm_env.eval.config import write_json_atomic, write_text_atomic
+from crm_env.eval.config import mask_url, write_json_atomic, write_text_atomic
 from crm_env.rewards.audit.families import FAMILIES
 from crm_env.rewards.audit.runner import PER_FAMILY, Trajectory, run_audit, slots, table, tally
 
@@ -23,15 +23,13 @@ def load_checked(dataset: str, split: str | None) -> list[Any]:
     """The dataset's conversations, refused unless they lint cleanly.
 
     Raises:
-        ConfigError: Unknown dataset or split, an unreadable file, or lint findings (the first few named).
+        DatasetError: Unknown dataset or split, or an unreadable file.
+        ConfigError: Lint findings (the first few named).
     """
-    from crm_env.datasets import DatasetError, load
+    from crm_env.datasets import load
     from crm_env.datasets.lint import lint
 
-    try:
-        conversations = load(dataset, split=split)
-    except DatasetError as exc:
-        raise ConfigError(str(exc)) from None
+    conversations = load(dataset, split=split)
     if not conversations:
         raise ConfigError(f"{dataset} has no conversations to audit")
     findings = lint(conversations)
@@ -67,7 +65,7 @@ def audit_job(dataset: str, split: str | None, output: Path, *, backend: str = "
     rows = tally(trajectories)
     write_text_atomic(output / "trajectories.jsonl", "\n".join(lines))
     write_json_atomic(output / "summary.json", {
-        "dataset": dataset, "split": split, "backend": _masked(backend), "per_family": per_family, "seed": seed,
+        "dataset": dataset, "split": split, "backend": mask_url(backend), "per_family": per_family, "seed": seed,
         "trajectories": len(trajectories), "intents": len({t.intent for t in trajectories}), "families": rows})
     failed = [r["family"] for r in rows if r["gate"] == "FAIL"]
     print(table(rows), file=console)
@@ -76,8 +74,3 @@ def audit_job(dataset: str, split: str | None, output: Path, *, backend: str = "
           + f"\nwritten: {output / 'trajectories.jsonl'}", file=console, flush=True)
     return rows
 
-
-def _masked(url: str) -> str:
-    from crm_env.eval.config import mask_url
-
-    return mask_url(url) or url
