@@ -18,6 +18,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from crm_env.rewards.lexicon import (
@@ -73,6 +74,7 @@ _ZERO = re.compile(r"\b(?:none|nothing (?:came up|was found|matches|matched)|no 
                    r"there (?:are|were) no\b|there aren't any|there weren't any|zero\b|isn't any|aren't any|"
                    r"no one\b|nobody|empty)")
 _TOTAL = re.compile(r"(?<![\w$.,])(\d+|" + _WORD_ALT + r")\s+(?:in total|total|in all|altogether|overall)\b")
+_TOTAL_CUE = re.compile(r"total|in all|altogether|overall")
 _DENIED_AFTER = re.compile(r"[^\w.,;:!?\n]{0,3}(?:\w+\s){0,2}?(?:(?:is|was|are|were|does|did|do|has|have) not|isn't|"
                            r"wasn't|aren't|weren't|doesn't|didn't|don't|hasn't|haven't)\b")
 _COUNT_SKIP = frozenset({"of", "in", "on", "at", "for", "with", "is", "are", "was", "were", "has", "have", "the",
@@ -111,15 +113,36 @@ class Vocabulary:
     def build(cls, forms: dict[str, list[tuple[str, Any]]]) -> Vocabulary:
         clean = {k: tuple(dict.fromkeys(v)) for k, v in forms.items() if len(k) >= 2}
         index: dict[str, list[str]] = {}
-        other = []
         for form in sorted(clean, key=len, reverse=True):
-            first = _WORD.match(form)
-            if first is None:
-                other.append(re.escape(form))
+            first = _first_word(form)
+            if first is not None:
+                index.setdefault(first, []).append(form)
+        return cls(clean, {k: tuple(v) for k, v in index.items()}, _other_pattern(clean))
+
+    def overlay(self, table: dict[str, list[tuple[str, Any]]]) -> Vocabulary:
+        """This vocabulary with the forms in ``table`` replaced (an empty list removes a form): an episode's
+        vocabulary is its initial records' with the few records it changed re-read."""
+        forms = dict(self.forms)
+        words: set[str] = set()
+        rebuild_other = False
+        for text, payloads in table.items():
+            if len(text) < 2:
+                continue
+            if payloads:
+                forms[text] = tuple(dict.fromkeys(payloads))
             else:
-                index.setdefault(first.group(), []).append(form)
-        pattern = re.compile(rf"(?<![\w@.-])(?:{'|'.join(other)})(?![\w@]|-\w|\.\w)") if other else None
-        return cls(clean, {k: tuple(v) for k, v in index.items()}, pattern)
+                forms.pop(text, None)
+            first = _WORD.match(text)
+            if first is None:
+                rebuild_other = True
+            else:
+                words.add(first.group())
+        index = dict(self.index)
+        for word in words:
+            candidates = {*self.index.get(word, ()), *(t for t in table if _first_word(t) == word)}
+            index[word] = tuple(sorted((t for t in candidates if t in forms), key=len, reverse=True))
+        other = _other_pattern(forms) if rebuild_other else self.other
+        return Vocabulary(forms, index, other)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Every form in ``text``: (start, end, form), left to right, never overlapping."""
@@ -145,6 +168,16 @@ class Vocabulary:
 
 _WORD = re.compile(r"\w+")
 _WORD_START = re.compile(r"(?<![\w@.-])\w")
+
+
+def _first_word(form: str) -> str | None:
+    first = _WORD.match(form)
+    return None if first is None else first.group()
+
+
+def _other_pattern(forms: dict[str, Any]) -> re.Pattern[str] | None:
+    other = [re.escape(form) for form in sorted(forms, key=len, reverse=True) if _WORD.match(form) is None]
+    return re.compile(rf"(?<![\w@.-])(?:{'|'.join(other)})(?![\w@]|-\w|\.\w)") if other else None
 
 
 def _ends_word(text: str, end: int) -> bool:
@@ -274,6 +307,55 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
     """Every claim of a reply (see the module docstring)."""
+    return _read(text, names_in(text, vocabulary))
+
+
+def read_request(text: str, vocabulary: Vocabulary) -> ReadReply:
+    """The user's message read as a reply is. Every episode of a conversation reads the same requests, so
+    the reading is cached on the text and where names stand in it, their payloads (record ids, which
+    differ between episodes for created records) stood in for by ``_Slot`` and filled in afterwards."""
+    names = names_in(text, vocabulary)
+    slots = tuple((start, end, tuple((kind, _Slot(i, j)) for j, (kind, _) in enumerate(payloads)))
+                  for i, (start, end, payloads) in enumerate(names))
+    read = _read_cached(text, slots)
+    if not names:
+        return read
+    mentions = tuple(Mention(m.kind, names[m.value.name][2][m.value.payload][1], m.start, m.end, m.segment,
+                             m.negated, m.tolerance, m.entity) if type(m.value) is _Slot else m for m in read.mentions)
+    return ReadReply(read.text, read.norm, read.loose, read.segments, mentions)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    name: int  # which name of the text
+    payload: int  # which of its payloads
+
+
+Names = tuple[tuple[int, int, tuple[tuple[str, Any], ...]], ...]
+
+
+def names_in(text: str, vocabulary: Vocabulary) -> Names:
+    """The vocabulary's forms in ``text`` (outside URLs, e-mails and UUIDs): (start, end, payloads)."""
+    if not vocabulary.forms:
+        return ()
+    norm = normalise(text)
+    addresses = [(start, end) for start, end, *_ in _addresses(norm)]
+    found = vocabulary.find(_blank(norm.replace("-", " ").replace("_", " "), addresses))
+    return tuple((start, end, vocabulary.forms[form]) for start, end, form in found
+                 if not re.match(r"-\w", norm[end:end + 2]))  # part of a longer token ("RFQ-000195" is no prefix)
+
+
+def _addresses(norm: str) -> list[tuple[int, int, str, str]]:
+    """URLs, e-mails and UUIDs, which no other claim may overlap: (start, end, kind, text)."""
+    found: list[tuple[int, int, str, str]] = []
+    for pattern, kind, needed in ((_URL, "url", "http"), (_EMAIL, "email", "@"), (_UUID, "id", "-")):
+        for match in pattern.finditer(norm) if needed in norm else ():
+            if not any(a <= match.start() < b for a, b, *_ in found):
+                found.append((match.start(), match.end(), kind, match.group()))
+    return found
+
+
+def _read(text: str, names: Names) -> ReadReply:
     norm = normalise(text)
     loose = norm.replace("-", " ").replace("_", " ")
     segments = _segments(norm)
@@ -289,44 +371,53 @@ def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
         denied = negated_at(norm, start, seg_start, end, in_list=kind == "enum")
         mentions.append(Mention(kind, value, start, end, index, denied, tolerance, entity))
 
-    masked: list[tuple[int, int]] = []
-    for pattern, kind in ((_URL, "url"), (_EMAIL, "email"), (_UUID, "id")):
-        for match in pattern.finditer(norm):
-            if any(a <= match.start() < b for a, b in masked):
-                continue
-            add(kind, match.group(), match.start(), match.end())
-            masked.append(match.span())
-    if vocabulary.forms:
-        for start, end, form in vocabulary.find(_blank(loose, masked)):
-            if re.match(r"-\w", norm[end:end + 2]):
-                continue  # part of a longer token ("RFQ-000195" is no prefix)
-            for kind, payload in vocabulary.forms[form]:
-                add(kind, payload, start, end)
-            masked.append((start, end))
-    for pattern, kind in ((_FILE, "file"), (_PHONE, "phone")):
-        for match in pattern.finditer(_blank(norm, masked)):
-            add(kind, match.group().strip(), match.start(), match.end())
-            masked.append(match.span())
-    for match in _CODE_ID.finditer(_blank(norm, masked)):
+    chars = list(norm)
+    blanked = [norm]  # norm with every claim found so far blanked out (rebuilt only after a change)
+
+    def mask(start: int, end: int) -> None:
+        chars[start:end] = " " * (end - start)
+        blanked[0] = ""
+
+    def unclaimed() -> str:
+        if not blanked[0]:
+            blanked[0] = "".join(chars)
+        return blanked[0]
+
+    for start, end, kind, value in _addresses(norm):
+        add(kind, value, start, end)
+        mask(start, end)
+    for start, end, payloads in names:
+        for kind, payload in payloads:
+            add(kind, payload, start, end)
+        mask(start, end)
+    # A pass whose pattern cannot match without some character or word is skipped when the text lacks it.
+    for pattern, kind, needed in ((_FILE, "file", "."), (_PHONE, "phone", "+")):
+        if needed in norm:
+            for match in pattern.finditer(unclaimed()):
+                add(kind, match.group().strip(), match.start(), match.end())
+                mask(*match.span())
+    for match in _CODE_ID.finditer(unclaimed()):
         token = (match.group(1) or match.group()).strip("#")
         if _looks_like_date(token):
             continue
         add("id", token, match.start(), match.end())
-        masked.append(match.span())
-    for start, end, values in _dates(_blank(norm, masked)):
+        mask(*match.span())
+    for start, end, values in _dates(unclaimed()):
         add("date", values, start, end)
-        masked.append((start, end))
-    for match in _VERSION.finditer(_blank(norm, masked)):
+        mask(start, end)
+    for match in _VERSION.finditer(unclaimed()):
         add("version", match.group(1) or match.group(2), match.start(1) if match.group(1) else match.start(2),
             match.end())
-        masked.append(match.span())
-    for match in _CLOSED_STAGE.finditer(_blank(norm, masked)):
-        add("enum", "Closed-Won" if match.group(1) == "won" else "Closed-Lost", match.start(1), match.end(1))
-        masked.append(match.span(1))
-    for match in _WORD_PERCENT.finditer(_blank(norm, masked)):
-        add("percent", float(NUMBER_WORDS[match.group(1)]), match.start(), match.end())
-        masked.append(match.span())
-    rest = _blank(norm, masked)
+        mask(*match.span())
+    if "won" in norm or "lost" in norm:
+        for match in _CLOSED_STAGE.finditer(unclaimed()):
+            add("enum", "Closed-Won" if match.group(1) == "won" else "Closed-Lost", match.start(1), match.end(1))
+            mask(*match.span(1))
+    if "%" in norm or "per" in norm:
+        for match in _WORD_PERCENT.finditer(unclaimed()):
+            add("percent", float(NUMBER_WORDS[match.group(1)]), match.start(), match.end())
+            mask(*match.span())
+    rest = unclaimed()
     counted: list[tuple[int, int]] = []
     for match in _COUNT.finditer(rest):
         between = match.group(3).split()
@@ -342,10 +433,10 @@ def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
         else:
             add("count", number, start, match.end(), entity=ENTITY_NOUNS.get(noun))
         counted.append((start, match.start(4)))
-    for match in _PAREN_COUNT.finditer(rest):
+    for match in _PAREN_COUNT.finditer(rest) if "(" in rest else ():
         add("count", int(match.group(2)), match.start(2), match.end(2), entity=ENTITY_NOUNS.get(match.group(1)))
         counted.append(match.span(2))
-    for match in _TOTAL.finditer(rest):
+    for match in _TOTAL.finditer(rest) if _TOTAL_CUE.search(rest) else ():
         if not any(a <= match.start() < b for a, b in counted):
             value = match.group(1)
             add("count", int(value) if value.isdigit() else NUMBER_WORDS[value], match.start(), match.end())
@@ -368,6 +459,9 @@ def read_reply(text: str, vocabulary: Vocabulary) -> ReadReply:
             add("number", value, match.start(), match.end(), tolerance)
     mentions.sort(key=lambda m: m.start)
     return ReadReply(text, norm, loose, segments, tuple(mentions))
+
+
+_read_cached = lru_cache(maxsize=8192)(_read)
 
 
 def _looks_like_date(token: str) -> bool:

@@ -71,7 +71,11 @@ def build_scope(
     numbers: set[float] = set()
     dates: set[str] = set()
     keys: set[str] = set()
+    scanned: set[int] = set()
     for result in (*gold.results, *results):
+        if id(result) in scanned:
+            continue  # the agent made the gold calls: its results are the gold's
+        scanned.add(id(result))
         if result.ok:
             _scalars(result.data, numbers, dates, keys)
         else:
@@ -143,7 +147,12 @@ def _scalars(data: Any, numbers: set[float], dates: set[str], keys: set[str] | N
                 _text_scalars(value, numbers, dates)
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _text_scalars(text: str, numbers: set[float], dates: set[str]) -> None:
+    if _DIGIT.search(text) is None:
+        return
     for match in re.finditer(r"\d{4}-\d{2}-\d{2}", text):
         dates.add(match.group())
     for match in re.finditer(r"(?<![\w-])\d[\d,]*(?:\.\d+)?", text):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_env.rewards.claims import ReadReply, read_reply
+from crm_env.rewards.claims import ReadReply, read_request
 from crm_env.rewards.world import World
 from crm_env.schema.enums import Entity
 
@@ -35,7 +35,7 @@ class TurnScope:
     def request(self) -> ReadReply:
         """The user's message read with the episode's vocabulary (once per turn)."""
         if self._request is None:
-            self._request = read_reply(self.utterance, self.world.vocabulary())
+            self._request = read_request(self.utterance, self.world.vocabulary())
         return self._request
 
 

@@ -34,6 +34,7 @@ DATE_FIELDS = ("close_date", "valid_until", "start_date", "end_date", "created_d
 NUMBER_FIELDS = ("amount", "value", "probability")
 
 
+@lru_cache(maxsize=65_536)  # the same field names and values are compared turn after turn
 def loose(text: str) -> str:
     """The form names are compared in: lower case, ``-`` / ``_`` as spaces, whitespace collapsed."""
     return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
@@ -81,9 +82,14 @@ def records_in(data: Any) -> list[tuple[Entity, Record]]:
 class World:
     """The episode's records after the turn (``records``) and, for records the turn changed, before it."""
 
-    def __init__(self, records: dict[str, tuple[Entity, Record]], before: dict[str, Record | None]) -> None:
+    def __init__(self, records: dict[str, tuple[Entity, Record]], before: dict[str, Record | None],
+                 base: _Base | None = None, changed: set[str] | None = None) -> None:
         self.records = records
         self.before = before
+        # The records as they were at the start of the episode, shared by every episode of a conversation,
+        # and the ids whose record differs from it: the vocabulary is the base's with only those re-read.
+        self._base = base
+        self._changed = changed if changed is not None else set(records)
         self._children: dict[str, set[str]] | None = None
         self._vocabulary: Vocabulary | None = None
 
@@ -91,26 +97,27 @@ class World:
     def build(cls, initial: Mapping[Entity, Iterable[Record]], episode_changes: Sequence[Change],
               turn_changes: Sequence[Change]) -> World:
         """From the initial records, every change of the episode (this turn's included, last) and this turn's."""
-        records: dict[str, tuple[Entity, Record]] = {}
-        for entity, rows in initial.items():
-            id_field = ENTITIES[entity].id_field
-            for row in rows:
-                records[row[id_field]] = (entity, row)
+        base = _base(initial)
+        records = dict(base.records)
         before: dict[str, Record | None] = {}
         for change in turn_changes:
             if change.record_id not in before:
                 before[change.record_id] = change.before
+        changed: set[str] = set()
         for change in episode_changes:
+            changed.add(change.record_id)
             if change.after is None:
                 records.pop(change.record_id, None)
             else:
                 records[change.record_id] = (change.entity, change.after)
-        return cls(records, before)
+        return cls(records, before, base, changed)
 
     def add(self, entity: Entity, record: Record) -> str:
         """Add a record that only the reference side holds (a gold-created record the agent never made)."""
         rid = record[ENTITIES[entity].id_field]
-        self.records.setdefault(rid, (entity, record))
+        if rid not in self.records:
+            self.records[rid] = (entity, record)
+            self._changed.add(rid)
         self._children = None
         self._vocabulary = None
         return rid
@@ -138,7 +145,9 @@ class World:
         record = self.get(rid) or self.before.get(rid)
         if record is None:
             return set()
-        found = {v for k, v in record.items() if k.endswith("_id") and isinstance(v, str) and v != rid}
+        base = self._base
+        found = base.links[rid] if base is not None and rid not in self._changed and rid in base.links \
+            else links(rid, record)
         return {p for p in found if p in self.records}
 
     def ancestors(self, rid: str) -> set[str]:
@@ -152,13 +161,18 @@ class World:
         return seen
 
     def children(self, rid: str) -> set[str]:
-        if self._children is None:
+        if rid not in self.records:
+            return set()
+        if self._children is None:  # the changed records' links; the rest are the base's
             index: dict[str, set[str]] = {}
-            for child in self.records:
-                for parent in self.parents(child):
-                    index.setdefault(parent, set()).add(child)
+            for child in self._changed:
+                if child in self.records:
+                    for parent in links(child, self.records[child][1]):
+                        index.setdefault(parent, set()).add(child)
             self._children = index
-        return self._children.get(rid, set())
+        base = self._base or _NO_RECORDS
+        found = {c for c in base.children.get(rid, ()) if c not in self._changed and c in self.records}
+        return found | self._children.get(rid, set())
 
     def neighbours(self, ids: Iterable[str]) -> set[str]:
         """The records, their ancestors and their children."""
@@ -176,38 +190,111 @@ class World:
     def vocabulary(self) -> Vocabulary:
         """The names a reply may use (built once per world: the reply and the request are read with it)."""
         if self._vocabulary is None:
-            self._vocabulary = _vocabulary(tuple(sorted(self._forms())))
+            self._vocabulary = self._read_vocabulary()
         return self._vocabulary
 
-    def _forms(self) -> set[tuple[str, str, Any]]:
-        forms: set[tuple[str, str, Any]] = set()
-        for rid, (entity, record) in self.records.items():
-            name = display_name(entity, record)
-            if name:
-                forms.add((loose(name), "record", rid))
-            for field in _PEOPLE_FIELDS:
-                if record.get(field):
-                    forms.add((loose(record[field]), "person", record[field]))
-            for field in _TEXT_VALUE_FIELDS:
-                value = record.get(field)
-                if isinstance(value, str) and value:
-                    forms.add((loose(value), field, value))
-            if entity is Entity.NOTE and record.get("content"):
-                forms.add((loose(record["content"]), "note", record["content"]))
-        for rid, old in self.before.items():
-            if old is not None:
-                for field in _PEOPLE_FIELDS:
-                    if old.get(field):
-                        forms.add((loose(old[field]), "person", old[field]))
-        return forms
+    def _read_vocabulary(self) -> Vocabulary:
+        base = self._base or _NO_RECORDS
+        delta: dict[tuple[str, str, Any], int] = {}
+        for rid in self._changed:
+            for form in base.forms_of.get(rid, ()):
+                delta[form] = delta.get(form, 0) - 1
+            now = self.records.get(rid)
+            if now is not None:
+                for form in record_forms(*now):
+                    delta[form] = delta.get(form, 0) + 1
+        extra = {form for old in self.before.values() if old is not None for form in _people_forms(old)}
+        texts = {form[0] for form, n in delta.items() if n} | {form[0] for form in extra}
+        if not texts:
+            return base.vocabulary
+        table: dict[str, list[tuple[str, Any]]] = {}
+        for text in texts:
+            held = {form for form in base.by_text.get(text, ()) if base.counts[form] + delta.get(form, 0) > 0}
+            held |= {form for form, n in delta.items() if form[0] == text and n > 0 and form not in base.counts}
+            held |= {form for form in extra if form[0] == text}
+            table[text] = [(kind, payload) for _, kind, payload in sorted(held)] + list(_ENUM_FORMS.get(text, ()))
+        return base.vocabulary.overlay(table)
 
 
-@lru_cache(maxsize=512)
-def _vocabulary(forms: tuple[tuple[str, str, Any], ...]) -> Vocabulary:
-    table: dict[str, list[tuple[str, Any]]] = {}
-    for text, kind, payload in forms:
-        table.setdefault(text, []).append((kind, payload))
-    for enum in ENUMS:
-        for member in enum:
-            table.setdefault(loose(member.value), []).append(("enum", member.value))
-    return Vocabulary.build(table)
+def links(rid: str, record: Record) -> frozenset[str]:
+    """The ids a record refers to (its foreign keys), whether or not those records exist."""
+    return frozenset(v for k, v in record.items() if k.endswith("_id") and isinstance(v, str) and v != rid)
+
+
+def _people_forms(record: Record) -> Iterator[tuple[str, str, Any]]:
+    for field in _PEOPLE_FIELDS:
+        if record.get(field):
+            yield loose(record[field]), "person", record[field]
+
+
+def record_forms(entity: Entity, record: Record) -> set[tuple[str, str, Any]]:
+    """The names a record gives a reply: its own name, its people, text values and, for notes, content."""
+    forms = set(_people_forms(record))
+    name = display_name(entity, record)
+    if name:
+        forms.add((loose(name), "record", record[ENTITIES[entity].id_field]))
+    for field in _TEXT_VALUE_FIELDS:
+        value = record.get(field)
+        if isinstance(value, str) and value:
+            forms.add((loose(value), field, value))
+    if entity is Entity.NOTE and record.get("content"):
+        forms.add((loose(record["content"]), "note", record["content"]))
+    return forms
+
+
+_ENUM_FORMS: dict[str, tuple[tuple[str, str], ...]] = {}
+for _enum in ENUMS:
+    for _member in _enum:
+        _ENUM_FORMS[loose(_member.value)] = (*_ENUM_FORMS.get(loose(_member.value), ()), ("enum", _member.value))
+
+
+class _Base:
+    """An episode's initial records read once: their forms (with how many records give each) and the
+    vocabulary they make."""
+
+    def __init__(self, initial: Mapping[Entity, Iterable[Record]]) -> None:
+        self.initial = initial  # held so that the id it is cached under is not reused
+        self.records: dict[str, tuple[Entity, Record]] = {}
+        self.forms_of: dict[str, frozenset[tuple[str, str, Any]]] = {}
+        self.counts: dict[tuple[str, str, Any], int] = {}
+        for entity, rows in initial.items():
+            id_field = ENTITIES[entity].id_field
+            for row in rows:
+                rid = row[id_field]
+                self.records[rid] = (entity, row)
+        self.links = {rid: links(rid, row) for rid, (_, row) in self.records.items()}
+        self.children: dict[str, set[str]] = {}
+        for rid, parents in self.links.items():
+            for parent in parents:
+                self.children.setdefault(parent, set()).add(rid)
+        for rid, (entity, row) in self.records.items():
+            forms = self.forms_of[rid] = frozenset(record_forms(entity, row))
+            for form in forms:
+                self.counts[form] = self.counts.get(form, 0) + 1
+        self.by_text: dict[str, list[tuple[str, str, Any]]] = {}
+        for form in self.counts:
+            self.by_text.setdefault(form[0], []).append(form)
+        table: dict[str, list[tuple[str, Any]]] = {}
+        for text, kind, payload in sorted(self.counts):
+            table.setdefault(text, []).append((kind, payload))
+        for text, payloads in _ENUM_FORMS.items():
+            table.setdefault(text, []).extend(payloads)
+        self.vocabulary = Vocabulary.build(table)
+
+
+_BASES: dict[int, _Base] = {}
+_MAX_BASES = 4096  # conversations whose initial records stay read (a dataset's worth)
+
+
+def _base(initial: Mapping[Entity, Iterable[Record]]) -> _Base:
+    if not initial:
+        return _NO_RECORDS
+    base = _BASES.get(id(initial))
+    if base is None or base.initial is not initial:
+        if len(_BASES) >= _MAX_BASES:
+            _BASES.pop(next(iter(_BASES)))
+        base = _BASES[id(initial)] = _Base(initial)
+    return base
+
+
+_NO_RECORDS = _Base({})
