@@ -3,8 +3,9 @@
 Files are JSONL, optionally gzip-compressed (``.jsonl.gz``). Packaged datasets:
 
 - ``arc-crm-1200``: all 1,200 generated conversations; splits ``eval-400`` (400, drawn with seed 42,
-  stratified by complexity), ``train`` and ``test``. ``test`` is held out: learning code must never
-  read it (it exists for final, once-only evaluation).
+  stratified by complexity), ``train`` and ``test``. ``test`` is held out: it exists for final, once-only
+  evaluation, so reading it (or the whole dataset, which holds it) takes ``allow_held_out=True``. Learning
+  code never passes it; on the command line only ``crm-env eval --split test`` does.
 - ``golden``: the single-turn golden suite.
 
 ``load("arc-crm-1200", split="eval-400")`` and ``load("arc-crm-1200:eval-400")`` are the same.
@@ -85,29 +86,53 @@ def _packaged_split(name: str, wanted: frozenset[str]) -> tuple[Conversation, ..
     return tuple(conversations)
 
 
-def load(name_or_path: str | Path, split: str | None = None) -> list[Conversation]:
-    """Typed conversations from a packaged dataset name or a ``.jsonl`` / ``.jsonl.gz`` path.
+def source(name_or_path: str | Path, split: str | None = None) -> str:
+    """What a run records of where its conversations came from: ``NAME:SPLIT``, ``NAME`` or the file path."""
+    name, split = _named(name_or_path, split)
+    if name is None:
+        return str(name_or_path)
+    return f"{name}:{split}" if split is not None else name
 
-    Args:
-        name_or_path: ``arc-crm-1200``, ``golden``, ``arc-crm-1200:eval-400`` or a file path.
-        split: A split of a packaged dataset (``eval-400``, ``train``, ``test``).
 
-    Raises:
-        DatasetError: Unknown name or split, unreadable file, or an invalid conversation.
-    """
+def _named(name_or_path: str | Path, split: str | None) -> tuple[str | None, str | None]:
+    """The packaged dataset and split meant (None for a file), with ``NAME:SPLIT`` taken apart."""
     text = str(name_or_path)
     if isinstance(name_or_path, str) and ":" in text and text.split(":", 1)[0] in PACKAGED:
         text, split_in_name = text.split(":", 1)
         if split is not None and split != split_in_name:
             raise DatasetError(f"two different splits asked for: {split_in_name!r} and {split!r}")
         split = split_in_name
-    if isinstance(name_or_path, str) and text in PACKAGED:
+    return (text if isinstance(name_or_path, str) and text in PACKAGED else None), split
+
+
+def load(name_or_path: str | Path, split: str | None = None, *, allow_held_out: bool = False) -> list[Conversation]:
+    """Typed conversations from a packaged dataset name or a ``.jsonl`` / ``.jsonl.gz`` path.
+
+    Args:
+        name_or_path: ``arc-crm-1200``, ``golden``, ``arc-crm-1200:eval-400`` or a file path.
+        split: A split of a packaged dataset (``eval-400``, ``train``, ``test``).
+        allow_held_out: Read a held-out split (``test``), or a whole dataset that holds one: only a final
+            evaluation does.
+
+    Raises:
+        DatasetError: Unknown name or split, unreadable file, an invalid conversation, or a held-out split
+            without ``allow_held_out``.
+    """
+    name, split = _named(name_or_path, split)
+    if name is not None:
+        splits = splits_manifest()["splits"] if name == "arc-crm-1200" else {}
+        if split is not None and split not in splits:
+            raise DatasetError(f"{name} has no split {split!r}; choose one of: {', '.join(splits) or 'none'}")
+        held = sorted(HELD_OUT_SPLITS & set(splits)) if split is None else sorted(HELD_OUT_SPLITS & {split})
+        if held and not allow_held_out:
+            what = f"the {split!r} split of {name} is" if split is not None else f"{name} holds the {held[0]!r} split,"
+            raise DatasetError(
+                f"{what} held out: it measures what was learned, once, and nothing may learn or tune on it. "
+                f"Choose another split ({', '.join(s for s in splits if s not in HELD_OUT_SPLITS)}); for a final "
+                "evaluation use `crm-env eval --split test` (or load(..., allow_held_out=True))")
         if split is None:
-            return list(_packaged(text))
-        splits = splits_manifest()["splits"] if text == "arc-crm-1200" else {}
-        if split not in splits:
-            raise DatasetError(f"{text} has no split {split!r}; choose one of: {', '.join(splits) or 'none'}")
-        return list(_packaged_split(text, frozenset(splits[split])))
+            return list(_packaged(name))
+        return list(_packaged_split(name, frozenset(splits[split])))
     path = Path(name_or_path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file, and not a packaged dataset ({', '.join(PACKAGED)})")

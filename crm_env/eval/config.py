@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm_env.datasets.format import Conversation
-from crm_env.datasets.loader import to_jsonl
+from crm_env.datasets.loader import HELD_OUT_SPLITS, source, to_jsonl
 from crm_env.errors import ConfigError
 from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, JudgeMode, check_judge_mode
 
@@ -88,6 +88,11 @@ class RunConfig(BaseModel):
     def simulated(self) -> bool:
         return self.agent not in LLM_AGENTS
 
+    @property
+    def reads_held_out(self) -> bool:
+        """Whether the run evaluates a held-out split (named with ``--split``)."""
+        return not self.conversations and self.split in HELD_OUT_SPLITS
+
     def agent_model(self) -> str | None:
         """The model the agent asks for (None for offline agents)."""
         if self.agent not in LLM_AGENTS:
@@ -134,6 +139,7 @@ class RunRecord(BaseModel):
     judge_model: str | None
     simulated: bool
     prices: dict[str, dict[str, float | None]]
+    splits_read: list[str] = []  # where the conversations came from (``datasets.loader.source``)
 
 
 def mask_url(url: str | None) -> str | None:
@@ -170,8 +176,8 @@ def select_conversations(config: RunConfig) -> list[Conversation]:
 
     if config.conversations:
         conversations = load(config.conversations)
-    else:
-        conversations = load(config.dataset, split=config.split)
+    else:  # an evaluation is the one reader of a held-out split, and only when it names it
+        conversations = load(config.dataset, split=config.split, allow_held_out=config.reads_held_out)
     if not conversations:
         raise ConfigError("no conversations to evaluate")
     if config.sample is not None:
@@ -190,6 +196,7 @@ def make_record(config: RunConfig, conversations: list[Conversation], prices: di
         package_version=__version__, python=platform.python_version(), config=recorded(config),
         dataset_hash=dataset_hash(conversations), conversation_ids=[c.conversation_id for c in conversations],
         agent_model=config.agent_model(), judge_model=mask_url(judge), simulated=config.simulated, prices=prices,
+        splits_read=[source(config.conversations) if config.conversations else source(config.dataset, config.split)],
     )
 
 

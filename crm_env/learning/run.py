@@ -23,7 +23,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_env.datasets.format import Conversation
-from crm_env.datasets.loader import HELD_OUT_SPLITS
+from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.learning.entries import Lifecycle
@@ -169,7 +169,7 @@ class LearningRun:
                 self.record = LearnRecord(
                     package_version=__version__, python=platform.python_version(),
                     config=config.model_copy(update={"memory": mask_url(config.memory)}), dataset_hash=digest,
-                    splits_read=[f"{config.dataset}:{config.split}" if config.split else config.dataset],
+                    splits_read=[source(config.dataset, config.split)],
                     simulated=config.simulated, memory_start_version=self.store.state().version)
                 write_json_atomic(out / RUN_FILE, self.record.model_dump(mode="json"))
             self.log = EventLog(out / EVENTS_FILE)

@@ -10,7 +10,7 @@ from crm_env.datasets.format import Conversation
 
 @pytest.fixture(scope="session")
 def arc_all() -> list[Conversation]:
-    return load("arc-crm-1200")
+    return load("arc-crm-1200", allow_held_out=True)
 
 
 @pytest.fixture(scope="session")

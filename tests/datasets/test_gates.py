@@ -14,7 +14,7 @@ from crm_env.datasets.replay import play, replay
 
 @pytest.mark.parametrize("name", ["arc-crm-1200", "golden"])
 def test_packaged_datasets_lint_clean(name: str) -> None:
-    findings = lint(load(name))
+    findings = lint(load(name, allow_held_out=True))  # the dataset gates cover every split
     assert not findings, table(findings)
 
 

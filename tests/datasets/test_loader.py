@@ -16,7 +16,7 @@ from crm_env.datasets.loader import DatasetError, dump, splits_manifest
 def test_packaged_splits(arc_all: list[Conversation]) -> None:
     assert len(arc_all) == 1200
     evaluation = load("arc-crm-1200", split="eval-400")
-    train, test = load("arc-crm-1200", split="train"), load("arc-crm-1200:test")
+    train, test = load("arc-crm-1200", split="train"), load("arc-crm-1200:test", allow_held_out=True)
     assert (len(evaluation), len(train), len(test)) == (400, 600, 200)
     ids = [set(c.conversation_id for c in part) for part in (evaluation, train, test)]
     assert not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])

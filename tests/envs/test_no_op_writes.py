@@ -14,7 +14,7 @@ from crm_env.envs.oracle import oracle_reply
 def test_doing_nothing_on_the_formerly_no_op_write_fails() -> None:
     """arc-1200-00002 turn 4 once set a probability to the value it held (generator v1): doing nothing and
     claiming success passed. Regenerated, the write changes the deal, and doing nothing fails."""
-    conversation = next(c for c in datasets.load("arc-crm-1200") if c.conversation_id == "arc-1200-00002")
+    conversation = next(c for c in datasets.load("arc-crm-1200", allow_held_out=True) if c.conversation_id == "arc-1200-00002")
     env = gym.make("ArcCrm-v0", dataset=[conversation], reveal_reference=True)
     try:
         obs, info = env.reset(seed=0, options={"conversation_id": conversation.conversation_id})

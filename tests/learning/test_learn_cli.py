@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crm_env.cli.main import main
+from crm_env.datasets.loader import dump, load
 from crm_env.learning.events import EVENT_TYPES
 from tests.envs.helpers import datasets_available
 
@@ -98,7 +99,9 @@ def _corrupt_memory(tmp_path: Path) -> list[str]:
 
 @pytest.mark.parametrize(("flags", "message"), [
     (lambda tmp: ["--split", "test"], "held out"),
-    (lambda tmp: ["--dataset", "arc-crm-1200"], "held-out conversation"),
+    (lambda tmp: ["--dataset", "arc-crm-1200"], "arc-crm-1200 holds the 'test' split, held out"),
+    (lambda tmp: ["--dataset", str(dump(load("arc-crm-1200:test", allow_held_out=True)[:3], tmp / "copy.jsonl"))],
+     "held-out conversation"),
     (lambda tmp: ["--memory", "postgresql+psycopg://nobody@127.0.0.1:1/x"], "cannot open the learning memory"),
     (_corrupt_memory, "not a database"),
     (_bad_import, "does not validate"),
