@@ -1,4 +1,5 @@
-"""``crm-env learn``: the continual-learning loop (``run``), what it learned (``explain``), the event schema."""
+"""``crm-env learn``: the continual-learning loop (``run``), the uplift protocol (``evaluate``, ``report``), what
+a run learned (``explain``), the event schema."""
 
 from __future__ import annotations
 
@@ -46,6 +47,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     run.set_defaults(run=run_learn)
 
+    evaluate = actions.add_parser(
+        "evaluate", help="the uplift protocol: baseline, learning in R orderings, frozen memory and placebo on the "
+                         "held-out test split, with paired CIs",
+        description="Runs the pre-registered uplift protocol (README: Measuring uplift) into --output: baseline/, "
+                    "learning-R/, frozen-R/, placebo-R/, then summary.json and report.md. Learning reads only "
+                    "the train split; the held-out test split is read by the evaluations alone.")
+    for flag, kind, text in (("--orderings", int, "learning orderings, each from an empty memory (default 3)"),
+                             ("--episodes", int, "learning episodes per ordering (default 300)"),
+                             ("--trials", int, "trials per held-out conversation, for pass^k (default 3)"),
+                             ("--sample", int, "a seeded sample of the held-out conversations (default: all 200)"),
+                             ("--seed", int, "protocol seed: orderings use SEED, SEED+1, ... (default 0)"),
+                             ("--concurrency", int, "episodes in flight per evaluation (default 8)"),
+                             ("--budget-tokens", int, "playbook tokens per turn (default 300)"),
+                             ("--ablate", int, "entries ablated per ordering, the most injected first (default 3)")):
+        evaluate.add_argument(flag, type=kind, default=None, metavar="N", help=text)
+    evaluate.add_argument("--student", choices=("scripted",), default=None, help="the student (scripted: simulated)")
+    evaluate.add_argument("--backend", default=None, metavar="URL", help="CRM backend: memory (default) or a SQL URL")
+    evaluate.add_argument("--output", required=True, metavar="DIR", help="protocol directory")
+    evaluate.add_argument("--resume", action="store_true", help="continue the protocol in --output where it stopped")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    evaluate.set_defaults(run=run_evaluate)
+
+    report = actions.add_parser("report", help="recompute a protocol's summary.json and report.md from its raw files")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.set_defaults(run=run_report)
+
+    pack = actions.add_parser("bundle", help="pack a finished protocol run into a verifiable .tar.gz hand-off bundle")
+    pack.add_argument("run_dir", metavar="RUN_DIR")
+    pack.add_argument("target", metavar="OUT.tar.gz")
+    pack.set_defaults(run=run_bundle)
+
+    check = actions.add_parser("verify", help="check a bundle: file hashes, and every figure recomputed from its raw files")
+    check.add_argument("bundle", metavar="BUNDLE.tar.gz")
+    check.set_defaults(run=run_verify)
+
     explain = actions.add_parser("explain", help="what a run's memory says, where each entry came from, its impact")
     explain.add_argument("run_dir", metavar="RUN_DIR")
     explain.add_argument("--entry", default=None, metavar="ID", help="one entry in full (its id or a unique prefix)")
@@ -71,6 +107,58 @@ def run_learn(args: argparse.Namespace) -> int:
         print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    return 0
+
+
+_PROTOCOL_FIELDS = ("orderings", "episodes", "trials", "sample", "seed", "concurrency", "budget_tokens", "ablate",
+                    "student", "backend")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from crm_env.learning.protocol import ProtocolConfig, run_protocol
+
+    given = {name: getattr(args, name) for name in _PROTOCOL_FIELDS if getattr(args, name) is not None}
+    try:
+        config = ProtocolConfig(**given)
+    except ValidationError as exc:
+        raise flag_error(exc) from None
+    try:
+        run_protocol(config, Path(args.output), resume=args.resume, given=given, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from crm_env.learning.protocol import write_report
+    from crm_env.learning.uplift_report import headline
+
+    summary = write_report(Path(args.run_dir))
+    print(headline(summary))
+    print(f"written: {Path(args.run_dir) / 'summary.json'}, {Path(args.run_dir) / 'report.md'}")
+    return 0
+
+
+def run_bundle(args: argparse.Namespace) -> int:
+    from crm_env.learning.bundle import bundle
+
+    target = bundle(Path(args.run_dir), Path(args.target))
+    print(f"bundle: {target} ({target.stat().st_size:,} bytes); check it with: crm-env learn verify {target}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from crm_env.learning.bundle import verify
+
+    problems = verify(Path(args.bundle))
+    for problem in problems:
+        print(f"MISMATCH {problem}")
+    if problems:
+        print(f"{args.bundle}: {len(problems)} problem(s); the bundle does not verify")
+        return 1
+    print(f"{args.bundle}: verified (every file matches its manifest hash; every figure recomputes from the raw files)")
     return 0
 
 

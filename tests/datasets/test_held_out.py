@@ -12,7 +12,7 @@ import pytest
 
 from crm_env.cli.main import main
 from crm_env.datasets import loader
-from crm_env.datasets.loader import DatasetError, load, splits_manifest, source
+from crm_env.datasets.loader import DatasetError, load, source, splits_manifest
 
 TEST_IDS = frozenset(splits_manifest()["splits"]["test"])
 

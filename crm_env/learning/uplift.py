@@ -1,0 +1,204 @@
+"""The uplift protocol's figures, from its phases' raw files alone (``crm_env.learning.protocol``).
+
+One definition each:
+
+- **strict success**: episodes whose every turn succeeded / episodes; **turn success**: turns / turns.
+  A treatment's rate over R orderings averages each conversation's counts over the orderings.
+- **uplift**: treated − baseline rate on the conversations both completed (ratio of summed counts, so a
+  conversation weighs by its trials, or turns); 95 % CI by a paired bootstrap over conversations
+  (``metrics.BOOTSTRAP_SAMPLES`` resamples, the same conversations for both sides); **p-value** by a paired
+  randomisation test: each conversation's two sides are swapped at random (``PERMUTATIONS`` times) and p is
+  the share of swaps whose |uplift| reaches the observed one (two-sided, with the observed counted once).
+- **within noise** (the placebo): the CI of placebo − baseline contains 0.
+- **flip rate**: conversations whose trials disagree (some strict successes, not all) / conversations with
+  at least two trials.
+- **learning curve**: each ordering's turn success per window of its learning run, scored before the loop
+  learned from the episode (prequential); the band is the orderings' minimum and maximum.
+- **entry impact** (ablation): frozen − ablated for each ablated entry, paired the same way (positive: the
+  entry helps).
+- **memory**: each ordering's final entries by lifecycle, and churn: entries added and entries retired.
+- **cost**: USD by phase and role, in total and per strict success of the held-out phases.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crm_env.errors import ConfigError
+from crm_env.eval import metrics
+from crm_env.eval.config import RESULTS_FILE, write_json_atomic, write_text_atomic
+from crm_env.eval.results import ResultLine, load_results
+
+PERMUTATIONS = 10_000
+SEED = 0
+SUMMARY_FILE, REPORT_FILE = "summary.json", "report.md"
+Counts = dict[str, tuple[float, float, float, float]]  # conversation -> (strict ok, episodes, turns ok, turns)
+
+
+def phase_counts(run_dir: Path) -> Counts:
+    """Per conversation of a held-out phase: strict successes, episodes, turn successes, turns.
+
+    Raises:
+        ConfigError: The phase has no results (it has not run).
+    """
+    path = run_dir / RESULTS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} holds no {RESULTS_FILE}: run or resume the protocol first")
+    groups = metrics.by_conversation(load_results(path).completed)
+    strict, episodes = metrics.episode_counts(groups)
+    turns_ok, turns = metrics.turn_counts(groups, metrics.turn_success)
+    return {cid: (s, e, t, n) for cid, s, e, t, n in zip(groups, strict, episodes, turns_ok, turns, strict=True)}
+
+
+def averaged(phases: list[Counts]) -> Counts:
+    """Each conversation's counts averaged over phases (R orderings), on the conversations all completed."""
+    shared = set.intersection(*(set(p) for p in phases))
+    return {cid: tuple(float(np.mean([p[cid][i] for p in phases])) for i in range(4))  # type: ignore[misc]
+            for cid in sorted(shared)}
+
+
+def paired_uplift(baseline: Counts, treated: Counts, which: str = "strict") -> dict[str, Any]:
+    """Treated − baseline with its paired bootstrap CI and randomisation p-value (module docstring)."""
+    shared = sorted(set(baseline) & set(treated))
+    if not shared:
+        return {"baseline": None, "treated": None, "uplift": None, "ci_low": None, "ci_high": None,
+                "p_value": None, "conversations": 0}
+    col = 0 if which == "strict" else 2
+    na, da = (np.asarray([baseline[c][i] for c in shared], dtype=float) for i in (col, col + 1))
+    nb, db = (np.asarray([treated[c][i] for c in shared], dtype=float) for i in (col, col + 1))
+    a, b = na.sum() / da.sum(), nb.sum() / db.sum()
+    rng = np.random.default_rng(SEED)
+    m = len(shared)
+    idx = rng.integers(0, m, size=(metrics.BOOTSTRAP_SAMPLES, m))
+    deltas = nb[idx].sum(1) / db[idx].sum(1) - na[idx].sum(1) / da[idx].sum(1)
+    alpha = (1 - metrics.CI_LEVEL) / 2
+    low, high = np.quantile(deltas, [alpha, 1 - alpha])
+    swap = rng.random((PERMUTATIONS, m)) < 0.5
+    perm = (np.where(swap, na, nb).sum(1) / np.where(swap, da, db).sum(1)
+            - np.where(swap, nb, na).sum(1) / np.where(swap, db, da).sum(1))
+    observed = b - a
+    p = (1 + int(np.sum(np.abs(perm) >= abs(observed) - 1e-12))) / (PERMUTATIONS + 1)
+    return {"baseline": round(float(a), 6), "treated": round(float(b), 6), "uplift": round(float(observed), 6),
+            "ci_low": round(float(low), 6), "ci_high": round(float(high), 6), "p_value": round(p, 6),
+            "conversations": m}
+
+
+def flip_rate(run_dir: Path) -> float | None:
+    """Conversations whose trials disagree / conversations with at least two trials."""
+    counts = phase_counts(run_dir)
+    several = [(s, e) for s, e, _, _ in counts.values() if e >= 2]
+    return round(sum(0 < s < e for s, e in several) / len(several), 6) if several else None
+
+
+def _cost(lines: list[ResultLine]) -> dict[str, float]:
+    by_role: dict[str, float] = {}
+    for line in lines:
+        for role, usage in line.usage.items():
+            by_role[role] = round(by_role.get(role, 0.0) + usage.cost_usd, 6)
+    return by_role
+
+
+def _learning(run_dir: Path) -> dict[str, Any]:
+    summary = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    deltas = json.loads((run_dir / "memory.json").read_text(encoding="utf-8"))["deltas"]
+    ops = [d["change"] for d in deltas]
+    return {
+        "episodes": summary["episodes"], "turn_success": summary["turn_success"],
+        "strict_success": summary["strict_success"],
+        "curve": [{"first_episode": w["first_episode"], "turn_success": w["turn_success"],
+                   "strict_success": w["strict_success"]} for w in summary["windows"]],
+        "memory": summary["memory"],
+        "churn": {"added": sum(o["op"] == "add" for o in ops),
+                  "retired": sum(o["op"] == "set_status" and o["status"] == "retired" for o in ops)},
+    }
+
+
+def _memory(run_dir: Path) -> Any:
+    from crm_env.learning.memory import fold, import_json
+
+    return fold(import_json((run_dir / "memory.json").read_text(encoding="utf-8")))
+
+
+def _band(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    out = []
+    for i in range(min(len(c) for c in curves)):
+        values = [c[i]["turn_success"] for c in curves if c[i]["turn_success"] is not None]
+        out.append({"first_episode": curves[0][i]["first_episode"],
+                    "mean": round(float(np.mean(values)), 6) if values else None,
+                    "low": min(values) if values else None, "high": max(values) if values else None})
+    return out
+
+
+def summarize_protocol(out: Path) -> dict[str, Any]:
+    """Every figure of the protocol (module docstring) from the phases' files under ``out``.
+
+    Raises:
+        ConfigError: No protocol there, or a phase that has not run.
+    """
+    from crm_env.learning.guided import ablated
+    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, ProtocolRecord
+
+    path = out / PROTOCOL_FILE
+    if not path.is_file():
+        raise ConfigError(f"{out} holds no {PROTOCOL_FILE}: not an uplift protocol run")
+    record = ProtocolRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    config = record.config
+    orderings = range(config.orderings)
+    baseline = phase_counts(out / BASELINE)
+    frozen = [phase_counts(out / f"frozen-{r}") for r in orderings]
+    placebos = [phase_counts(out / f"placebo-{r}") for r in orderings]
+    learning = [_learning(out / f"learning-{r}") for r in orderings]
+    block = {}
+    for which in ("strict", "turn"):
+        placebo = paired_uplift(baseline, averaged(placebos), which)
+        block[which] = {
+            "frozen": paired_uplift(baseline, averaged(frozen), which),
+            "placebo": {**placebo, "within_noise": None if placebo["uplift"] is None else
+                        bool(placebo["ci_low"] <= 0 <= placebo["ci_high"])},
+            "frozen_by_ordering": [paired_uplift(baseline, f, which) for f in frozen],
+        }
+    entries = []
+    for r in orderings:
+        for entry in ablated(_memory(out / f"learning-{r}"), config.ablate):
+            directory = out / f"ablate-{r}-{entry.id}"
+            entries.append({"ordering": r, "entry_id": entry.id, "instruction": entry.instruction,
+                            "cue": list(entry.cue.keywords) or [entry.cue.regex],
+                            "injected_while_learning": entry.impact.injected,
+                            "strict": paired_uplift(phase_counts(directory), frozen[r], "strict"),
+                            "turn": paired_uplift(phase_counts(directory), frozen[r], "turn")})
+    phases = [BASELINE, *(f"frozen-{r}" for r in orderings), *(f"placebo-{r}" for r in orderings),
+              *(f"ablate-{e['ordering']}-{e['entry_id']}" for e in entries)]
+    costs, pass_k, flips = {}, {}, {}
+    for phase in phases:
+        lines = load_results(out / phase / RESULTS_FILE).completed
+        costs[phase] = _cost(lines)
+        pass_k[phase] = json.loads((out / phase / SUMMARY_FILE).read_text(encoding="utf-8")).get("pass_hat_k", [])
+        flips[phase] = flip_rate(out / phase)
+    frozen_cost = sum(sum(costs[f"frozen-{r}"].values()) for r in orderings)
+    frozen_strict = sum(s for f in frozen for s, _, _, _ in f.values())
+    return {
+        "simulated": record.simulated,
+        "protocol": config.model_dump(mode="json"),
+        "splits_read": record.splits_read,
+        "held_out_conversations": len(baseline),
+        "uplift": block,
+        "pass_hat_k": pass_k,
+        "flip_rate": flips,
+        "entry_impact": entries,
+        "learning": learning,
+        "learning_curve_band": _band([run["curve"] for run in learning]),
+        "cost_usd": {"by_phase": costs, "total": round(sum(sum(c.values()) for c in costs.values()), 6),
+                     "frozen_per_strict_success": round(frozen_cost / frozen_strict, 6) if frozen_strict else None},
+    }
+
+
+def write_outputs(out: Path, summary: dict[str, Any]) -> None:
+    """``summary.json``, then ``report.md`` and its plots (``crm_env.learning.uplift_report``)."""
+    from crm_env.learning.uplift_report import plots, to_markdown
+
+    write_json_atomic(out / SUMMARY_FILE, summary)
+    write_text_atomic(out / REPORT_FILE, to_markdown(summary, plots(out, summary)))
