@@ -6,16 +6,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from crm_env.cli.codes import EXIT_INTERRUPTED
+from crm_env.cli.codes import EXIT_INFRA, EXIT_INTERRUPTED
 from crm_env.errors import flag_error
 
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
-_FIELDS = ("student", "teacher", "dataset", "split", "episodes", "lane", "memory", "memory_name", "seed", "backend",
-           "budget_tokens", "import_memory")
+_FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "dataset", "split", "episodes",
+           "lane", "memory", "memory_name", "seed", "backend", "budget_tokens", "import_memory")
+STUDENTS = ("scripted", "claude", "openai")
+
+
+def _student_flags(parser: argparse.ArgumentParser) -> None:
+    """The student's flags, shared by ``learn run`` and ``learn evaluate``."""
+    parser.add_argument("--student", choices=STUDENTS, default=None,
+                        help="scripted (default; simulated, offline), claude ($ANTHROPIC_API_KEY) or openai "
+                             "($OPENAI_API_KEY, or --base-url for any OpenAI-compatible server)")
+    parser.add_argument("--model", default=None, help="the LLM student's model (its provider's default when absent)")
+    parser.add_argument("--base-url", default=None, metavar="URL",
+                        help="the provider endpoint: any OpenAI-compatible server for --student openai, or a proxy")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds per LLM request (default 60)")
+    parser.add_argument("--prices", default=None, metavar="FILE", help="price table JSON (see crm-env eval --help)")
+    parser.add_argument("--budget-usd", type=float, default=None, metavar="USD",
+                        help="stop before the spend of every role would pass this (resume with a higher one)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="play train episodes with a learning memory: a teacher proposes entries, the student gets them",
         description="The continual-learning loop. Writes events.jsonl, memory.db, memory.json, run.json and "
                     "summary.json into --output. Never reads the held-out test split.")
-    run.add_argument("--student", choices=("scripted",), default=None, help="the student (scripted: simulated)")
+    _student_flags(run)
     run.add_argument("--teacher", choices=("rule", "placebo"), default=None,
                      help="rule (default), or placebo: the same proposals with instructions that address nothing")
     run.add_argument("--dataset", default=None, help="packaged dataset or JSONL path (default arc-crm-1200)")
@@ -60,9 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              ("--seed", int, "protocol seed: orderings use SEED, SEED+1, ... (default 0)"),
                              ("--concurrency", int, "episodes in flight per evaluation (default 8)"),
                              ("--budget-tokens", int, "playbook tokens per turn (default 300)"),
-                             ("--ablate", int, "entries ablated per ordering, the most injected first (default 3)")):
+                             ("--ablate", int, "entries ablated per ordering, the most injected first (default 3)"),
+                             ("--probe", int, ("train conversations re-scored after each learning window, for "
+                                               "forgetting (default 20; 0: none)"))):
         evaluate.add_argument(flag, type=kind, default=None, metavar="N", help=text)
-    evaluate.add_argument("--student", choices=("scripted",), default=None, help="the student (scripted: simulated)")
+    evaluate.add_argument("--hold-out-intents", default=None, metavar="A,B",
+                          help="intents never learned from (transfer); their held-out score is reported apart")
+    _student_flags(evaluate)
     evaluate.add_argument("--backend", default=None, metavar="URL", help="CRM backend: memory (default) or a SQL URL")
     evaluate.add_argument("--output", required=True, metavar="DIR", help="protocol directory")
     evaluate.add_argument("--resume", action="store_true", help="continue the protocol in --output where it stopped")
@@ -101,8 +121,19 @@ def run_learn(args: argparse.Namespace) -> int:
         config = LearnConfig(**given)
     except ValidationError as exc:
         raise flag_error(exc) from None
+    return _stoppable(lambda: run_learning(config, Path(args.output), resume=args.resume, given=given,
+                                          progress=not args.no_progress))
+
+
+def _stoppable(run: Callable[[], object]) -> int:
+    """Run a learning run or protocol: exit 3 when it stopped part-way, 130 on Ctrl-C (both resumable)."""
+    from crm_env.learning.run import RunStopped
+
     try:
-        run_learning(config, Path(args.output), resume=args.resume, given=given, progress=not args.no_progress)
+        run()
+    except RunStopped as exc:
+        print(f"crm-env: stopped: {exc}", file=sys.stderr)
+        return EXIT_INFRA
     except KeyboardInterrupt:
         print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
               file=sys.stderr)
@@ -111,24 +142,22 @@ def run_learn(args: argparse.Namespace) -> int:
 
 
 _PROTOCOL_FIELDS = ("orderings", "episodes", "trials", "sample", "seed", "concurrency", "budget_tokens", "ablate",
-                    "student", "backend")
+                    "probe", "student", "model", "base_url", "timeout", "prices", "budget_usd", "backend")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from crm_env.learning.protocol import ProtocolConfig, run_protocol
 
     given = {name: getattr(args, name) for name in _PROTOCOL_FIELDS if getattr(args, name) is not None}
+    if args.hold_out_intents is not None:
+        given["hold_out_intents"] = tuple(i.strip() for i in args.hold_out_intents.split(",") if i.strip())
     try:
         config = ProtocolConfig(**given)
     except ValidationError as exc:
         raise flag_error(exc) from None
-    try:
-        run_protocol(config, Path(args.output), resume=args.resume, given=given, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print("\ninterrupted: every finished episode is saved; continue with the same command and --resume",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+    given = {name: getattr(config, name) for name in given}  # as validated ("create quote" -> CREATE QUOTE)
+    return _stoppable(lambda: run_protocol(config, Path(args.output), resume=args.resume, given=given,
+                                           progress=not args.no_progress))
 
 
 def run_report(args: argparse.Namespace) -> int:

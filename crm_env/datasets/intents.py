@@ -122,3 +122,13 @@ _WORKFLOW_WORDS: tuple[tuple[Workflow, str], ...] = (
 INTENT_WORKFLOWS: MappingProxyType[TaskIntent, Workflow] = MappingProxyType(
     {intent: next(w for w, word in _WORKFLOW_WORDS if word in intent.value) for intent in TaskIntent}
 )
+
+
+def parse_intent(text: str) -> TaskIntent:
+    """An intent named loosely on a command line ("create quote", "CREATE_QUOTE"); ValueError naming the
+    intents when it is none of them."""
+    wanted = " ".join(str(text).replace("_", " ").replace("-", " ").upper().split())
+    try:
+        return TaskIntent(wanted)
+    except ValueError:
+        raise ValueError(f"no intent {text!r}; the intents are: {', '.join(i.value for i in TaskIntent)}") from None

@@ -59,11 +59,12 @@ def _verify_text(version: str) -> str:
         "    crm-env learn verify BUNDLE.tar.gz     # every file against MANIFEST.json, every figure recomputed",
         "    mkdir check && tar xzf BUNDLE.tar.gz -C check && crm-env learn report check",
         "                                            # summary.json and report.md rebuilt from the raw files", "",
-        "The raw files: `baseline/`, `frozen-R/`, `placebo-R/` and `ablate-R-ENTRY/` hold evaluation runs "
-        "(`run.json`: configuration, dataset hash, conversation ids; `results.jsonl`: one line per episode); "
-        "`learning-R/` holds learning runs (`events.jsonl`, schema in `events.schema.json`; `memory.json`: every "
-        "memory version as deltas; `memory.db`: the memory's SQLite database). `splits.json` is the dataset's "
-        "split manifest; `protocol.json` the protocol's configuration and the splits it read.", ""])
+        ("The raw files: `baseline/`, `frozen-R/`, `placebo-R/`, `ablate-R-ENTRY/` and `probe-R-W/` hold "
+         "evaluation runs (`run.json`: configuration, dataset hash, conversation ids; `results.jsonl`: one line "
+         "per episode); `learning-R/` holds learning runs (`events.jsonl`, schema in `events.schema.json`; "
+         "`memory.json`: every memory version as deltas; `memory.db`: the memory's SQLite database). "
+         "`splits.json` is the dataset's split manifest; `protocol.json` the protocol's configuration and the "
+         "splits it read."), ""])
 
 
 def bundle(run_dir: Path, target: Path) -> Path:
@@ -172,16 +173,16 @@ def _memories(root: Path, summary: dict[str, Any]) -> list[str]:
 def _datasets(root: Path) -> list[str]:
     from crm_env.datasets.loader import load
     from crm_env.eval.config import dataset_hash
+    from crm_env.learning.run import LearnConfig, load_stream
 
     out = []
     for record_path in sorted(root.glob("*/run.json")):
         record = json.loads(record_path.read_text(encoding="utf-8"))
         config = record["config"]
-        if "conversation_ids" not in record:  # a learning run: the hash of its whole split, by id
-            stream = sorted(load(config["dataset"], split=config["split"]), key=lambda c: c.conversation_id)
-            if dataset_hash(stream) != record["dataset_hash"]:
-                out.append(f"{record_path.parent.name}: its {config['split']} split hashes differently in this "
-                           "installation (another dataset version)")
+        if "conversation_ids" not in record:  # a learning run: the hash of the conversations it learned from
+            if dataset_hash(load_stream(LearnConfig.model_validate(config))) != record["dataset_hash"]:
+                out.append(f"{record_path.parent.name}: the conversations it learned from hash differently in "
+                           "this installation (another dataset version)")
             continue
         by_id = {c.conversation_id: c for c in load(config["dataset"], split=config["split"], allow_held_out=True)}
         missing = [cid for cid in record["conversation_ids"] if cid not in by_id]

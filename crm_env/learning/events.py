@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from crm_env.errors import ConfigError
+from crm_env.eval.results import Usage
 from crm_env.learning.entries import Delta, Entry
 
 Lane = Literal["auto", "coach"]
@@ -72,6 +73,7 @@ class EpisodeEnd(_Event):
     turn_successes: int = Field(ge=0)
     strict_success: bool
     memory_version: int = Field(ge=0)  # after this episode's deltas
+    usage: dict[str, Usage] = Field(default_factory=dict)  # LLM tokens and USD by role (none offline)
 
 
 EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, MemoryDelta, EpisodeEnd)

@@ -27,6 +27,8 @@ from typing import Any
 from crm_env.agents.base import Agent
 from crm_env.datasets.format import Conversation
 from crm_env.envs.env import CrmEnv
+from crm_env.eval.prices import PriceTable
+from crm_env.eval.results import LlmCallRecord, Usage
 from crm_env.learning import curator
 from crm_env.learning.entries import Change, CountImpact, Delta, Impact
 from crm_env.learning.events import (
@@ -90,8 +92,10 @@ class LearningLoop:
     """
 
     def __init__(self, env: CrmEnv, make_student: Callable[[Conversation, int], Agent], teacher: RuleTeacher,
-                 lane: Lane = "coach", seed: int = 0, budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> None:
+                 lane: Lane = "coach", seed: int = 0, budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+                 prices: PriceTable | None = None) -> None:
         self.env = env
+        self.prices = prices or PriceTable()
         self.make_student = make_student
         self.teacher = teacher
         self.lane = lane
@@ -125,6 +129,7 @@ class LearningLoop:
         student.reset(conversation.conversation_id)
         impact: dict[str, list[int]] = {}  # entry id -> [injected, success_with, without, success_without]
         views: list[TurnView] = []
+        usage: dict[str, Usage] = {}  # the student's LLM calls (none offline)
         request: str | None = None
         injected: tuple[str, ...] = ()
         without: tuple[str, ...] = ()
@@ -139,7 +144,13 @@ class LearningLoop:
                 emit(GuidanceInjected, turn_id=turn_id, lane=self.lane, memory_version=state.version,
                      entry_ids=injected, withheld=without, matched_not_injected=over)
                 telemetry.clear()
-            obs, _, terminated, truncated, info = self.env.step(student.act(obs))
+            try:
+                action = student.act(obs)
+            finally:
+                for call in student.drain_calls():
+                    usage.setdefault("student", Usage()).add(LlmCallRecord(**call.to_dict(), cost_usd=self.prices.cost(
+                        call.model, call.input_tokens, call.output_tokens, call.cached_tokens)))
+            obs, _, terminated, truncated, info = self.env.step(action)
             if "reward_breakdown" in info:
                 signal = turn_signal(info)
                 emit(TurnVerdict, turn_id=turn_id, success=signal.success, reward=signal.reward,
@@ -159,7 +170,7 @@ class LearningLoop:
         self._learn(record, episode_id, views, impact, state, emit)
         emit(EpisodeEnd, episode=index, conversation_id=conversation.conversation_id, turns=record.turns,
              turn_successes=record.successes, strict_success=record.strict,
-             memory_version=state.version + len(record.deltas))
+             memory_version=state.version + len(record.deltas), usage=usage)
         return record
 
     def _select(self, retriever: Retriever, request: str, episode_id: str,

@@ -12,6 +12,17 @@ learned from, with what it learned? Fixed before any figure is seen (pre-registe
   learning: an entry's impact is frozen − ablated, measured by removing it rather than read off the
   correlations of the learning run.
 
+Forgetting: ``probe-R-W/`` re-scores a fixed seeded sample of ``probe`` train conversations with the memory
+as it stood after each window of ordering R's learning run (its version read off the run's events), so
+a turn that an update broke shows up as a probe turn that got worse.
+
+Transfer: with ``hold_out_intents`` the learning runs skip every train conversation with a turn of those
+intents, and the held-out uplift is reported apart on the turns of those intents.
+
+Cost: with ``budget_usd`` each phase gets what is left of it (``spent``: every phase's results and learning
+events so far); a phase stopped by it, or with episodes lost to the provider, stops the protocol
+(``RunStopped``) and ``--resume`` continues.
+
 Each phase is an ordinary run directory (``crm-env eval`` or ``crm-env learn run``), resumed where it
 stopped; ``summary.json`` and ``report.md`` are computed from those raw files alone
 (``crm_env.learning.uplift``; ``crm-env learn report`` recomputes them).
@@ -25,15 +36,17 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm_env.datasets.intents import TaskIntent, parse_intent
 from crm_env.errors import ConfigError
-from crm_env.eval.config import RunConfig, write_json_atomic
+from crm_env.eval.config import RunConfig, mask_url, write_json_atomic
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
 
 PROTOCOL_FILE = "protocol.json"
 LEARN_SPLIT, TEST_SPLIT = "train", "test"
 BASELINE = "baseline"
+_RESUMABLE = frozenset({"concurrency", "budget_usd", "timeout"})  # flags a resume may change
 
 
 class ProtocolConfig(BaseModel):
@@ -41,7 +54,12 @@ class ProtocolConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    student: Literal["scripted"] = "scripted"
+    student: Literal["scripted", "claude", "openai"] = "scripted"
+    model: str | None = None
+    base_url: str | None = None
+    timeout: float = Field(default=60.0, gt=0)
+    prices: str | None = None
+    budget_usd: float | None = Field(default=None, gt=0)  # every phase and role together
     teacher: Literal["rule"] = "rule"
     dataset: Literal["arc-crm-1200"] = "arc-crm-1200"  # the one dataset with a train and a held-out split
     orderings: int = Field(default=3, ge=1, le=50)
@@ -53,6 +71,13 @@ class ProtocolConfig(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=1024)
     budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=1, le=100_000)
     ablate: int = Field(default=3, ge=0, le=100)  # entries ablated per ordering
+    hold_out_intents: tuple[TaskIntent, ...] = ()  # never learned from; their held-out score reported apart
+    probe: int = Field(default=20, ge=0, le=10_000)  # train conversations re-scored after each window (forgetting)
+
+    @field_validator("hold_out_intents", mode="before")
+    @classmethod
+    def _intents(cls, value: Any) -> Any:
+        return tuple(parse_intent(v) for v in value) if isinstance(value, list | tuple) else value
 
     @property
     def simulated(self) -> bool:
@@ -77,29 +102,56 @@ def _record(config: ProtocolConfig, out: Path, resume: bool, given: dict[str, An
     if resume:
         if not path.is_file():
             raise ConfigError(f"--resume: {path} does not exist; start the protocol without --resume")
-        recorded = ProtocolRecord.model_validate_json(path.read_text(encoding="utf-8")).config
-        clash = [f"--{k.replace('_', '-')} {v} (recorded: {getattr(recorded, k)})" for k, v in given.items()
-                 if k != "concurrency" and getattr(recorded, k) != v]
-        if clash:
-            raise ConfigError(f"--resume: {', '.join(clash)}; resume with the recorded flags or start a new run")
-        return recorded.model_copy(update={"concurrency": given.get("concurrency", recorded.concurrency)})
+        from crm_env.learning.run import resumed
+
+        return resumed(ProtocolRecord.model_validate_json(path.read_text(encoding="utf-8")).config, given, _RESUMABLE)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} is not empty; pass --resume to continue the protocol there, or another --output")
     from crm_env import __version__
 
     out.mkdir(parents=True, exist_ok=True)
-    record = ProtocolRecord(package_version=__version__, python=platform.python_version(), config=config,
+    record = ProtocolRecord(package_version=__version__, python=platform.python_version(),
+                            config=config.model_copy(update={"base_url": mask_url(config.base_url)}),
                             simulated=config.simulated,
                             splits_read=[f"{config.dataset}:{LEARN_SPLIT}", f"{config.dataset}:{TEST_SPLIT}"])
     write_json_atomic(path, record.model_dump(mode="json"))
     return config
 
 
-def eval_config(config: ProtocolConfig, out: Path, progress: bool) -> RunConfig:
-    """The evaluation every held-out phase runs: same conversations, trials and seeds."""
-    return RunConfig(agent=config.student, dataset=config.dataset, split=TEST_SPLIT, sample=config.sample,
-                     seed=config.seed, backend=config.backend, trials=config.trials,
+def eval_config(config: ProtocolConfig, out: Path, progress: bool, probe: bool = False,
+                budget: float | None = None) -> RunConfig:
+    """The evaluation every held-out phase runs (same conversations, trials and seeds), or a probe's."""
+    return RunConfig(agent=config.student, model=config.model, base_url=config.base_url, timeout=config.timeout,
+                     prices=config.prices, budget_usd=budget, dataset=config.dataset,
+                     split=LEARN_SPLIT if probe else TEST_SPLIT, sample=config.probe if probe else config.sample,
+                     seed=config.seed, backend=config.backend, trials=1 if probe else config.trials,
                      concurrency=config.concurrency, output=str(out), progress=progress)
+
+
+def spent(out: Path) -> float:
+    """USD spent so far by every phase and role of the protocol in ``out``."""
+    from crm_env.eval.config import RESULTS_FILE
+    from crm_env.eval.results import load_results
+    from crm_env.learning.events import read_events
+    from crm_env.learning.run import EVENTS_FILE
+    from crm_env.learning.run import spent as learning_spent
+
+    total = 0.0
+    for phase in sorted(p for p in out.iterdir() if p.is_dir()):
+        if (phase / RESULTS_FILE).is_file():
+            total += sum(line.cost_usd for line in load_results(phase / RESULTS_FILE).lines.values())
+        if (phase / EVENTS_FILE).is_file():
+            total += learning_spent(read_events(phase / EVENTS_FILE)[0])
+    return total
+
+
+def window_versions(learning_dir: Path) -> list[int]:
+    """The memory's version at the end of each whole window of a learning run (from its events)."""
+    from crm_env.learning.events import EpisodeEnd, read_events
+    from crm_env.learning.run import EVENTS_FILE, WINDOW
+
+    ends = [e for e in read_events(learning_dir / EVENTS_FILE)[0] if isinstance(e, EpisodeEnd)]
+    return [ends[(w + 1) * WINDOW - 1].memory_version for w in range(len(ends) // WINDOW)]
 
 
 def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, given: dict[str, Any] | None = None,
@@ -115,7 +167,7 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
     from crm_env.learning.guided import PlaybookAgent, ablated, placebo, without
     from crm_env.learning.memory import fold, import_json
     from crm_env.learning.retrieval import Retriever
-    from crm_env.learning.run import MEMORY_FILE, RUN_FILE, LearnConfig, run_learning
+    from crm_env.learning.run import MEMORY_FILE, RUN_FILE, LearnConfig, RunStopped, run_learning
     from crm_env.learning.uplift import summarize_protocol, write_outputs
     from crm_env.learning.uplift_report import headline
 
@@ -127,9 +179,12 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
               file=console, flush=True)
     quiet = io.StringIO()  # each phase's own notices and headline: the protocol prints its own
 
-    def evaluate(phase: str, state: Any = None) -> None:
+    def remaining() -> float | None:
+        return None if config.budget_usd is None else max(config.budget_usd - spent(out), 1e-9)
+
+    def evaluate(phase: str, state: Any = None, probe: bool = False) -> None:
         directory = out / phase
-        run_config = eval_config(config, directory, progress)
+        run_config = eval_config(config, directory, progress, probe, remaining())
         factory = None
         if state is not None:
             base = default_agent_factory(run_config)
@@ -137,19 +192,39 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
             factory = lambda conv, trial, seed: PlaybookAgent(base(conv, trial, seed), retriever,
                                                                config.budget_tokens)
         print(f"[{phase}] held-out evaluation -> {directory}", file=console, flush=True)
-        run_eval(run_config, resume=(directory / "run.json").is_file(), given={}, agent_factory=factory, out=quiet)
+        resume = (directory / "run.json").is_file()
+        given = {"budget_usd": run_config.budget_usd, "timeout": config.timeout} if resume else {}
+        summary = run_eval(run_config, resume=resume, given=given, agent_factory=factory, out=quiet)
+        episodes = summary["episodes"]
+        if summary.get("stopped_by_budget") or episodes["infra_errors"] or not episodes["completed"] \
+                or episodes["completed"] < (episodes["planned"] or 0):
+            why = "--budget-usd is spent" if summary.get("stopped_by_budget") else \
+                f"{episodes['infra_errors']} episode(s) failed for infrastructure reasons"
+            raise RunStopped(f"phase {phase} is incomplete: {why}; run again with --resume (and a higher "
+                             "--budget-usd if that was it)")
 
     evaluate(BASELINE)
     for r in range(config.orderings):
         directory = out / f"learning-{r}"
-        learn = LearnConfig(student=config.student, teacher=config.teacher, dataset=config.dataset,
+        learn = LearnConfig(student=config.student, model=config.model, base_url=config.base_url,
+                            timeout=config.timeout, prices=config.prices, budget_usd=remaining(),
+                            teacher=config.teacher, dataset=config.dataset,
                             split=LEARN_SPLIT, episodes=config.episodes, seed=config.seed + r,
-                            backend=config.backend, budget_tokens=config.budget_tokens)
+                            backend=config.backend, budget_tokens=config.budget_tokens,
+                            exclude_intents=config.hold_out_intents)
         print(f"[learning-{r}] {config.episodes} episode(s) on {LEARN_SPLIT}, seed {config.seed + r} -> {directory}",
               file=console, flush=True)
-        run_learning(learn, directory, resume=(directory / RUN_FILE).is_file(), given={}, progress=progress,
-                     console=quiet)
-        state = fold(import_json((directory / MEMORY_FILE).read_text(encoding="utf-8")))
+        resume = (directory / RUN_FILE).is_file()
+        learned = run_learning(learn, directory, resume=resume, progress=progress, console=quiet,
+                               given={"budget_usd": learn.budget_usd, "timeout": learn.timeout} if resume else {})
+        if learned["stopped_by_budget"]:
+            raise RunStopped(f"phase learning-{r} is incomplete: --budget-usd is spent; run again with --resume "
+                             "and a higher --budget-usd")
+        deltas = import_json((directory / MEMORY_FILE).read_text(encoding="utf-8"))
+        state = fold(deltas)
+        if config.probe:
+            for w, version in enumerate(window_versions(directory)):
+                evaluate(f"probe-{r}-{w}", fold(deltas, version), probe=True)
         evaluate(f"frozen-{r}", state)
         evaluate(f"placebo-{r}", placebo(state))
         for entry in ablated(state, config.ablate):

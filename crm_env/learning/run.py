@@ -23,8 +23,9 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_env.datasets.format import Conversation
+from crm_env.datasets.intents import TaskIntent, parse_intent
 from crm_env.datasets.loader import HELD_OUT_SPLITS, source
-from crm_env.errors import ConfigError
+from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.learning.entries import Lifecycle
 from crm_env.learning.events import EpisodeEnd, EventLog, GuidanceInjected, Lane, MemoryDelta
@@ -35,6 +36,13 @@ from crm_env.learning.store import DEFAULT_NAME, MemoryStore
 RUN_FILE, EVENTS_FILE, MEMORY_DB, MEMORY_FILE, SUMMARY_FILE = (
     "run.json", "events.jsonl", "memory.db", "memory.json", "summary.json")
 WINDOW = 50  # episodes per window in the summary
+# Flags a resume may change: none changes an episode's outcome.
+_RESUMABLE = frozenset({"memory", "episodes", "budget_usd", "timeout"})
+
+
+class RunStopped(CrmEnvError):
+    """A run stopped part-way (a provider or database failed, or a protocol phase is incomplete): every
+    finished episode is saved and ``--resume`` continues."""
 
 
 class LearnConfig(BaseModel):
@@ -42,7 +50,12 @@ class LearnConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    student: Literal["scripted"] = "scripted"
+    student: Literal["scripted", "claude", "openai"] = "scripted"
+    model: str | None = None  # the LLM student's model (its provider's default when None)
+    base_url: str | None = None  # an OpenAI-compatible endpoint (or a local proxy)
+    timeout: float = Field(default=60.0, gt=0)  # seconds per LLM request
+    prices: str | None = None  # a price file (crm_env.eval.prices) for the cost of the student's calls
+    budget_usd: float | None = Field(default=None, gt=0)  # no episode starts once it would pass this
     teacher: Literal["rule", "placebo"] = "rule"
     dataset: str = "arc-crm-1200"
     split: str | None = "train"
@@ -54,6 +67,12 @@ class LearnConfig(BaseModel):
     backend: str = "memory"
     budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=1, le=100_000)
     import_memory: str | None = None  # a memory export loaded into the empty memory before the first episode
+    exclude_intents: tuple[TaskIntent, ...] = ()  # conversations with a turn of these intents are not learned from
+
+    @field_validator("exclude_intents", mode="before")
+    @classmethod
+    def _intents(cls, value: Any) -> Any:
+        return tuple(parse_intent(v) for v in value) if isinstance(value, list | tuple) else value
 
     @field_validator("split")
     @classmethod
@@ -90,6 +109,16 @@ def held_out_ids() -> set[str]:
     return {cid for name in HELD_OUT_SPLITS for cid in splits[name]}
 
 
+def resumed(recorded: Any, given: dict[str, Any], resumable: frozenset[str]) -> Any:
+    """The recorded configuration with the ``resumable`` flags given now; ConfigError naming every other
+    flag given now that differs from it."""
+    clash = [f"--{k.replace('_', '-')} {v} (recorded: {getattr(recorded, k)})" for k, v in given.items()
+             if k not in resumable and getattr(recorded, k) != v]
+    if clash:
+        raise ConfigError(f"--resume: {', '.join(clash)}; resume with the recorded flags or start a new run")
+    return recorded.model_copy(update={k: v for k, v in given.items() if k in resumable})
+
+
 def load_stream(config: LearnConfig) -> list[Conversation]:
     """The run's conversations, checked to hold no held-out one.
 
@@ -99,6 +128,9 @@ def load_stream(config: LearnConfig) -> list[Conversation]:
     from crm_env.datasets import load
 
     conversations = load(config.dataset, split=config.split)
+    if config.exclude_intents:  # held out for transfer: learning never sees these intents
+        excluded = set(config.exclude_intents)
+        conversations = [c for c in conversations if not any(t.intent in excluded for t in c.turns)]
     if not conversations:
         raise ConfigError(f"{config.dataset} has no conversations to learn from")
     held_out = held_out_ids()
@@ -168,7 +200,8 @@ class LearningRun:
 
                 self.record = LearnRecord(
                     package_version=__version__, python=platform.python_version(),
-                    config=config.model_copy(update={"memory": mask_url(config.memory)}), dataset_hash=digest,
+                    config=config.model_copy(update={"memory": mask_url(config.memory),
+                                                     "base_url": mask_url(config.base_url)}), dataset_hash=digest,
                     splits_read=[source(config.dataset, config.split)],
                     simulated=config.simulated, memory_start_version=self.store.state().version)
                 write_json_atomic(out / RUN_FILE, self.record.model_dump(mode="json"))
@@ -183,17 +216,13 @@ class LearningRun:
         if not path.is_file():
             raise ConfigError(f"--resume: {path} does not exist; start the run without --resume")
         self.record = LearnRecord.model_validate_json(path.read_text(encoding="utf-8"))
-        recorded = self.record.config
-        clash = [f"--{k.replace('_', '-')} {v} (recorded: {getattr(recorded, k)})" for k, v in given.items()
-                 if k not in ("memory", "episodes") and getattr(recorded, k) != v]
-        if clash:
-            raise ConfigError(f"--resume: {', '.join(clash)}; resume with the recorded flags or start a new run")
+        recorded = resumed(self.record.config, {k: v for k, v in given.items() if k != "memory"}, _RESUMABLE)
         memory = given.get("memory", recorded.memory)
         if memory is not None and memory != recorded.memory and mask_url(memory) != recorded.memory:
             raise ConfigError(f"--resume: --memory names another memory than the recorded {recorded.memory}")
         if memory is not None and "***" in memory:
             raise ConfigError("--resume: the recorded memory URL has a masked password; give --memory URL again")
-        return recorded.model_copy(update={"memory": memory, "episodes": given.get("episodes", recorded.episodes)})
+        return recorded.model_copy(update={"memory": memory})
 
     def _reconcile(self) -> PlaybookState:
         """Cut the events of an unfinished episode; store deltas the events hold and the memory lacks."""
@@ -227,13 +256,15 @@ class LearningRun:
 def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given: dict[str, Any] | None = None,
                  progress: bool = True, stream: TextIO | None = None, console: TextIO | None = None) -> dict[str, Any]:
     """Run (or resume) a learning run and write its memory export and summary; returns the summary."""
-    from crm_env.agents.scripted import ScriptedAgent
+    from crm_env.agents import build_agent
     from crm_env.envs.env import CrmEnv
+    from crm_env.eval.prices import PriceTable
     from crm_env.eval.progress import Progress
     from crm_env.learning.loop import LearningLoop
     from crm_env.learning.teacher import TEACHERS
 
     console = console or sys.stdout
+    stopped = False
     run = LearningRun(config, out, resume=resume, given=given)
     config = run.config
     try:
@@ -244,31 +275,62 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
         print(f"learning on {len(run.conversations)} conversation(s) of {run.record.splits_read[0]}: "
               f"{config.episodes} episode(s), lane {config.lane}, teacher {config.teacher} -> {out}",
               file=console, flush=True)
+        prices = PriceTable.from_file(config.prices)
+
+        def student(conv: Conversation, seed: int) -> Any:
+            return build_agent(config.student, conversations=[conv], model=config.model, base_url=config.base_url,
+                               seed=seed, timeout=config.timeout)
+
+        student(run.conversations[0], 0)  # a missing API key is refused before the first episode
         env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
-        loop = LearningLoop(env, lambda conv, seed: ScriptedAgent([conv], seed=seed), TEACHERS[config.teacher](),
-                            lane=config.lane, seed=config.seed, budget_tokens=config.budget_tokens)
+        loop = LearningLoop(env, student, TEACHERS[config.teacher](), lane=config.lane, seed=config.seed,
+                            budget_tokens=config.budget_tokens, prices=prices)
         bar = Progress(config.episodes, stream=stream, enabled=progress, done=min(run.done, config.episodes),
                        label="learn")
         try:
             state = run.state
+            total, played = spent(run.log.events), run.done
             for index in range(run.done, config.episodes):
+                if over_budget(total, played, config.budget_usd):
+                    stopped = True
+                    break
                 conv = stream_order(run.conversations, config.seed, index)
-                record = loop.episode(index, conv, episode_seed_of(config.seed, index), state, run.log.next_seq)
+                try:
+                    record = loop.episode(index, conv, episode_seed_of(config.seed, index), state, run.log.next_seq)
+                except InfrastructureError as exc:
+                    raise RunStopped(f"episode {index} ({conv.conversation_id}): {exc}; the {index} episode(s) "
+                                     "before it are saved: run again with --resume") from exc
                 run.log.extend(record.events)
                 run.store.extend([d.change for d in record.deltas], at_version=state.version)
                 state = record.state
-                bar.update(strict=record.strict, cost=0.0, infra=False)
+                cost = spent(record.events)
+                total, played = total + cost, played + 1
+                bar.update(strict=record.strict, cost=cost, infra=False)
         finally:
             bar.close()
             env.close()
         write_text_atomic(out / MEMORY_FILE, export_json(run.store.deltas()))
         summary = summarize(run.log.events, state, config)
+        summary["stopped_by_budget"] = stopped
         write_json_atomic(out / SUMMARY_FILE, summary)
     finally:
         run.close()
+    if stopped:
+        print(f"stopped: the next episode would pass --budget-usd {config.budget_usd} (spent "
+              f"${spent(run.log.events):.4f}); resume with a higher --budget-usd", file=console)
     print(headline(summary), file=console)
     print(f"run: {out}", file=console, flush=True)
     return summary
+
+
+def spent(events: list[Any]) -> float:
+    """USD spent by every role in the episodes of ``events``."""
+    return sum(u.cost_usd for e in events if isinstance(e, EpisodeEnd) for u in e.usage.values())
+
+
+def over_budget(total: float, episodes: int, budget: float | None) -> bool:
+    """Whether another episode, costing what the ``episodes`` so far cost on average, would pass ``budget``."""
+    return budget is not None and total + (total / episodes if episodes else 0.0) > budget
 
 
 def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> dict[str, Any]:
@@ -288,6 +350,8 @@ def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> d
         "simulated": config.simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
         "seed": config.seed, "episodes_planned": config.episodes, **block(ends),
         "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
+        "cost_usd": {role: round(sum(e.usage[role].cost_usd for e in ends if role in e.usage), 6)
+                     for role in sorted({r for e in ends for r in e.usage})},
         "window": WINDOW, "windows": windows,
         "memory": {"version": state.version, **{s.value: len(state.by_status(s)) for s in Lifecycle}},
     }

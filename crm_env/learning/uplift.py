@@ -14,6 +14,11 @@ One definition each:
   at least two trials.
 - **learning curve**: each ordering's turn success per window of its learning run, scored before the loop
   learned from the episode (prequential); the band is the orderings' minimum and maximum.
+- **transfer** (with held-out intents): the frozen turn-success uplift on the held-out turns of those
+  intents, and on the other turns.
+- **forgetting**: per window of each learning run, the probe's turn success with the memory of that
+  moment, and the share of probe turns that got worse (succeeded after the window before, fail now) or
+  better.
 - **entry impact** (ablation): frozen − ablated for each ablated entry, paired the same way (positive: the
   entry helps).
 - **memory**: each ordering's final entries by lifecycle, and churn: entries added and entries retired.
@@ -28,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from crm_env.datasets.intents import TaskIntent
 from crm_env.errors import ConfigError
 from crm_env.eval import metrics
 from crm_env.eval.config import RESULTS_FILE, write_json_atomic, write_text_atomic
@@ -39,8 +45,9 @@ SUMMARY_FILE, REPORT_FILE = "summary.json", "report.md"
 Counts = dict[str, tuple[float, float, float, float]]  # conversation -> (strict ok, episodes, turns ok, turns)
 
 
-def phase_counts(run_dir: Path) -> Counts:
-    """Per conversation of a held-out phase: strict successes, episodes, turn successes, turns.
+def phase_counts(run_dir: Path, intents: set[str] | None = None) -> Counts:
+    """Per conversation of a held-out phase: strict successes, episodes, turn successes, turns (only the
+    turns of ``intents`` when given, and only conversations that have one).
 
     Raises:
         ConfigError: The phase has no results (it has not run).
@@ -50,8 +57,33 @@ def phase_counts(run_dir: Path) -> Counts:
         raise ConfigError(f"{run_dir} holds no {RESULTS_FILE}: run or resume the protocol first")
     groups = metrics.by_conversation(load_results(path).completed)
     strict, episodes = metrics.episode_counts(groups)
-    turns_ok, turns = metrics.turn_counts(groups, metrics.turn_success)
-    return {cid: (s, e, t, n) for cid, s, e, t, n in zip(groups, strict, episodes, turns_ok, turns, strict=True)}
+    turns_ok, turns = metrics.turn_counts(groups, metrics.turn_success,
+                                          (lambda t: t.intent in intents) if intents is not None else lambda t: True)
+    return {cid: (s, e, t, n) for cid, s, e, t, n in zip(groups, strict, episodes, turns_ok, turns, strict=True)
+            if n}
+
+
+def turn_outcomes(run_dir: Path) -> dict[tuple[str, int, int], bool]:
+    """Every turn of a phase: (conversation, trial, turn) -> success."""
+    return {(line.conversation_id, line.trial, t.turn_id): t.success
+            for line in load_results(run_dir / RESULTS_FILE).completed for t in line.turns}
+
+
+def forgetting(windows: list[dict[tuple[str, int, int], bool]]) -> list[dict[str, Any]]:
+    """Per window (its probe's ``turn_outcomes``), the probe's turn success and, from the window before, the
+    share of probe turns that got worse (succeeded before, fail now) and better."""
+    out, previous = [], None
+    for w, now in enumerate(windows):
+        row: dict[str, Any] = {"window": w, "turn_success": round(sum(now.values()) / len(now), 6) if now else None,
+                               "got_worse": None, "got_better": None}
+        if previous is not None:
+            shared = set(now) & set(previous)
+            if shared:
+                row["got_worse"] = round(sum(previous[k] and not now[k] for k in shared) / len(shared), 6)
+                row["got_better"] = round(sum(now[k] and not previous[k] for k in shared) / len(shared), 6)
+        out.append(row)
+        previous = now
+    return out
 
 
 def averaged(phases: list[Counts]) -> Counts:
@@ -140,7 +172,7 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         ConfigError: No protocol there, or a phase that has not run.
     """
     from crm_env.learning.guided import ablated
-    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, ProtocolRecord
+    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, ProtocolRecord, window_versions
 
     path = out / PROTOCOL_FILE
     if not path.is_file():
@@ -170,6 +202,14 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
                             "injected_while_learning": entry.impact.injected,
                             "strict": paired_uplift(phase_counts(directory), frozen[r], "strict"),
                             "turn": paired_uplift(phase_counts(directory), frozen[r], "turn")})
+    transfer = None
+    if config.hold_out_intents:
+        unseen = {i.value for i in config.hold_out_intents}
+        seen = {i.value for i in TaskIntent} - unseen
+        transfer = {"intents": sorted(unseen), **{
+            name: paired_uplift(phase_counts(out / BASELINE, group),
+                                averaged([phase_counts(out / f"frozen-{r}", group) for r in orderings]), "turn")
+            for name, group in (("held_out_intent_turns", unseen), ("other_turns", seen))}}
     phases = [BASELINE, *(f"frozen-{r}" for r in orderings), *(f"placebo-{r}" for r in orderings),
               *(f"ablate-{e['ordering']}-{e['entry_id']}" for e in entries)]
     costs, pass_k, flips = {}, {}, {}
@@ -189,6 +229,10 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         "pass_hat_k": pass_k,
         "flip_rate": flips,
         "entry_impact": entries,
+        "transfer": transfer,
+        "forgetting": [forgetting([turn_outcomes(out / f"probe-{r}-{w}")
+                                   for w in range(len(window_versions(out / f"learning-{r}")))])
+                       if config.probe else [] for r in orderings],
         "learning": learning,
         "learning_curve_band": _band([run["curve"] for run in learning]),
         "cost_usd": {"by_phase": costs, "total": round(sum(sum(c.values()) for c in costs.values()), 6),

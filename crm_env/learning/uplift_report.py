@@ -77,6 +77,22 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
         out.append(f"| {e['ordering']} | `{e['entry_id']}` | {e['instruction'][:80]} | {e['injected_while_learning']} | "
                    f"{_pts(u['uplift'])} | {_pts(u['ci_low'])} … {_pts(u['ci_high'])} | "
                    f"{'n/a' if u['p_value'] is None else format(u['p_value'], '.4f')} |")
+    transfer = summary["transfer"]
+    if transfer is not None:
+        out += ["", f"## Transfer (intents never learned from: {', '.join(transfer['intents'])})", "",
+                "| turns | baseline | frozen | uplift | 95 % CI | p |", "|---|---|---|---|---|---|"]
+        for name, label in (("held_out_intent_turns", "of a held-out intent"), ("other_turns", "of the other intents")):
+            u = transfer[name]
+            if u["uplift"] is not None:
+                out.append(f"| {label} ({u['conversations']} conversations) | {_pct(u['baseline'])} | "
+                           f"{_pct(u['treated'])} | {_pts(u['uplift'])} | {_pts(u['ci_low'])} … "
+                           f"{_pts(u['ci_high'])} | {u['p_value']:.4f} |")
+    if any(summary["forgetting"]):
+        out += ["", "## Forgetting (probe turns re-scored with the memory after each learning window)", "",
+                "| ordering | window | probe turn success | got worse | got better |", "|---|---|---|---|---|"]
+        for r, rows in enumerate(summary["forgetting"]):
+            out += [f"| {r} | {row['window']} | {_pct(row['turn_success'])} | {_pct(row['got_worse'])} | "
+                    f"{_pct(row['got_better'])} |" for row in rows]
     out += ["", "## Memory", "", "| ordering | active | candidate | retired | added | retired (churn) |",
             "|---|---|---|---|---|---|"]
     for r, run in enumerate(summary["learning"]):

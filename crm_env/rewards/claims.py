@@ -38,8 +38,9 @@ CLAUSE_REACH = 400
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 _ABBREVIATIONS = frozenset({*MONTH_NAMES, "e.g", "i.e", "vs", "approx", "no", "mr", "ms", "dr", "inc", "ltd", "co",
                             "st", "v"})
+# "vs" too: each side of a comparison is its own claim ("valid until none vs February 3, 2027")
 CLAUSE_MARK = re.compile(r"[,;:()\[\]|—]| - |\b(?:but|although|though|however|whereas|while|and|or|so|because|since|"
-                          r"which|instead|rather)\b")
+                          r"which|instead|rather|vs|versus)\b")
 _MONTH_ALT = "|".join(sorted(MONTH_NAMES, key=len, reverse=True))
 _DATE_PATTERNS = (
     ("iso", re.compile(r"(?<![\w-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w-])")),

@@ -65,14 +65,23 @@ def correct_behaviour(provider: Any, conversations: list[Conversation], latency:
     from tests.fakes.providers import _tool_result, _user_text
 
     by_first = {c.conversation_id: c for c in conversations}
-    first_utterance = {c.turns[0].utterance: c.conversation_id for c in conversations}
+    first_utterance: dict[str, list[str]] = {}  # generated conversations may share an opening request
+    for c in conversations:
+        first_utterance.setdefault(c.turns[0].utterance, []).append(c.conversation_id)
+
+    def identify(users: list[str | None]) -> str | None:
+        for cid in first_utterance.get(users[0] or "", []):
+            turns = by_first[cid].turns
+            if len(users) <= len(turns) and all(u == t.utterance or "{{" in t.utterance for u, t in zip(users, turns)):
+                return cid
+        return None
 
     def behaviour(body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         if latency:
             time.sleep(latency)
         messages = body["messages"]
         users = [m for m in messages if _user_text(m, provider.kind) is not None]
-        conv_id = first_utterance.get(_user_text(users[0], provider.kind) or "")
+        conv_id = identify([_user_text(m, provider.kind) for m in users])
         if conv_id is None:
             return 200, {}, json.loads(provider._answer({"respond": "I do not know this conversation."}))
         brain = ReplayAgent([by_first[conv_id]])

@@ -33,6 +33,8 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from crm_env.agents.prompt import PLAYBOOK_CLOSE, PLAYBOOK_OPEN
+
 RESULT_PREFIX = "Tool result: "  # crm_env.agents.openai_agent.RESULT_PREFIX (non-native mode)
 Behaviour = Any
 
@@ -205,14 +207,21 @@ class FakeProvider:
 
 
 def _user_text(message: dict[str, Any], kind: str) -> str | None:
-    """The user's own words in a message, or None (not a user message, or only tool results)."""
+    """The user's own words in a message (an injected playbook section left out), or None (not a user
+    message, or only tool results)."""
     if message.get("role") != "user":
         return None
     content = message.get("content")
     if isinstance(content, str):
-        return None if content.startswith(RESULT_PREFIX) else content
+        return None if content.startswith(RESULT_PREFIX) else _without_playbook(content)
     texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
-    return texts[-1] if texts else None
+    return _without_playbook(texts[-1]) if texts else None
+
+
+def _without_playbook(text: str) -> str:
+    if text.startswith(PLAYBOOK_OPEN) and PLAYBOOK_CLOSE in text:
+        return text.split(PLAYBOOK_CLOSE, 1)[1].lstrip("\n")
+    return text
 
 
 def _tool_result(message: dict[str, Any], kind: str) -> str | None:

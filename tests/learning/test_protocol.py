@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 
 from crm_env.cli.main import main
-from crm_env.learning.uplift import averaged, paired_uplift
+from crm_env.datasets.loader import load
+from crm_env.learning.uplift import averaged, forgetting, paired_uplift
 from tests.envs.helpers import datasets_available
 
 pytestmark = pytest.mark.skipif(not datasets_available(), reason="packaged datasets not built")
-SMALL = ["--orderings", "2", "--episodes", "80", "--trials", "2", "--sample", "30", "--no-progress"]
+SMALL = ["--orderings", "2", "--episodes", "80", "--trials", "2", "--sample", "30", "--no-progress",
+         "--hold-out-intents", "create quote"]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,8 @@ def protocol(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_phases_are_ordinary_runs_on_the_right_splits(protocol: Path) -> None:
     dirs = {p.name for p in protocol.iterdir() if p.is_dir()}
     assert {d for d in dirs if not d.startswith("ablate-")} == {
-        "baseline", "frozen-0", "frozen-1", "learning-0", "learning-1", "placebo-0", "placebo-1"}
+        "baseline", "frozen-0", "frozen-1", "learning-0", "learning-1", "placebo-0", "placebo-1",
+        "probe-0-0", "probe-1-0"}  # 80 episodes: one window of 50, one probe per ordering
     summary = json.loads((protocol / "summary.json").read_text())
     assert {d for d in dirs if d.startswith("ablate-")} == {
         f"ablate-{e['ordering']}-{e['entry_id']}" for e in summary["entry_impact"]}
@@ -43,7 +46,13 @@ def test_the_phases_are_ordinary_runs_on_the_right_splits(protocol: Path) -> Non
     record = json.loads((protocol / "protocol.json").read_text())
     assert record["splits_read"] == ["arc-crm-1200:train", "arc-crm-1200:test"] and record["simulated"] is True
     for r in (0, 1):
-        assert json.loads((protocol / f"learning-{r}" / "run.json").read_text())["splits_read"] == ["arc-crm-1200:train"]
+        learned = json.loads((protocol / f"learning-{r}" / "run.json").read_text())
+        assert learned["splits_read"] == ["arc-crm-1200:train"]
+        assert learned["config"]["exclude_intents"] == ["CREATE QUOTE"]
+        events = (protocol / f"learning-{r}" / "events.jsonl").read_text()
+        episodes = {json.loads(e)["episode_id"].split(":")[1] for e in events.splitlines()}
+        by_id = {c.conversation_id: c for c in load("arc-crm-1200", split="train")}
+        assert not any(t.intent == "CREATE QUOTE" for cid in episodes for t in by_id[cid].turns)
     ids = [json.loads((protocol / phase / "run.json").read_text())["conversation_ids"]
            for phase in ("baseline", "frozen-0", "frozen-1", "placebo-0", "placebo-1")]
     assert len(ids[0]) == 30 and all(i == ids[0] for i in ids)  # the same held-out conversations everywhere
@@ -62,6 +71,11 @@ def test_frozen_memory_lifts_the_simulated_student_and_the_placebo_does_not(prot
     assert len(summary["uplift"]["turn"]["frozen_by_ordering"]) == 2
     assert summary["learning_curve_band"] and all(w["low"] <= w["mean"] <= w["high"]
                                                  for w in summary["learning_curve_band"])
+    transfer = summary["transfer"]
+    assert transfer["intents"] == ["CREATE QUOTE"]
+    assert transfer["held_out_intent_turns"]["conversations"] > 0 and transfer["other_turns"]["conversations"] == 30
+    assert [len(rows) for rows in summary["forgetting"]] == [1, 1]
+    assert 0 < summary["forgetting"][0][0]["turn_success"] <= 1
     impacts = summary["entry_impact"]
     assert all(e["injected_while_learning"] > 0 and e["turn"]["conversations"] == 30 for e in impacts)
     assert any(e["turn"]["uplift"] > 0 for e in impacts)  # removing a taught entry costs the student turns
@@ -193,3 +207,13 @@ def test_a_bundle_verifies_and_a_tampered_one_does_not(protocol: Path, tmp_path:
     assert main(["learn", "verify", str(tmp_path / "junk.tar.gz")]) == 2
     assert main(["learn", "bundle", str(tmp_path), str(tmp_path / "none.tar.gz")]) == 2
     assert not (tmp_path / "none.tar.gz").exists()
+
+
+def test_forgetting_counts_probe_turns_that_got_worse_and_better() -> None:
+    first = {("a", 0, 1): True, ("a", 0, 2): True, ("b", 0, 1): False, ("b", 0, 2): True}
+    second = {("a", 0, 1): False, ("a", 0, 2): True, ("b", 0, 1): True, ("b", 0, 2): True}
+    third = dict(second)
+    rows = forgetting([first, second, third])
+    assert rows[0] == {"window": 0, "turn_success": 0.75, "got_worse": None, "got_better": None}
+    assert rows[1] == {"window": 1, "turn_success": 0.75, "got_worse": 0.25, "got_better": 0.25}
+    assert rows[2]["got_worse"] == rows[2]["got_better"] == 0.0

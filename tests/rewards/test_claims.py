@@ -83,6 +83,7 @@ def test_digits_inside_record_names_are_not_numbers() -> None:
 @pytest.mark.parametrize(("text", "negated"), [
     ("It is not $529,500.", True), ("It isn't in Proposal.", True), ("It is no longer in Draft.", True),
     ("Proposal isn't its stage.", True), ("It is in Proposal.", False), ("It moved to Proposal, not Draft.", False),
+    ("They differ in amount (none vs $172,500).", False), ("Its amount is not $172,500 (versus none before).", True),
 ])
 def test_polarity_of_the_first_enum_or_amount(text: str, negated: bool) -> None:
     first = next(c for c in _claims(text) if c[0] in ("enum", "number"))
