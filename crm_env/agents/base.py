@@ -14,7 +14,10 @@ from crm_env.providers.usage import LlmCall  # re-exported: part of the agent pr
 
 Observation = Mapping[str, Any]
 
-__all__ = ["Agent", "LlmCall", "Observation", "OfflineAgent"]
+__all__ = ["SUPERVISOR_REJECTED", "Agent", "LlmCall", "Observation", "OfflineAgent"]
+# The ``error_type`` of a result a supervisor returns in place of a write it stopped before the CRM saw it
+# (``crm_env.learning.supervised``); the result's ``guidance`` says what to do instead.
+SUPERVISOR_REJECTED = "supervisor_rejected"
 
 
 @runtime_checkable

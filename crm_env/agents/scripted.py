@@ -17,7 +17,9 @@ concurrency in which conversations run. Each mistake is logged in ``self.log`` (
 **Guidance** (the continual-learning student): ``guide(instructions)`` before a turn hands the agent the
 playbook entries injected for it. An instruction *addresses* a category when it matches that category's
 pattern in ``TEACHABLE`` (a casing rule for ``enum_casing``, "required" fields for ``missing_field``, ...);
-on that turn the category's rate is multiplied by ``GUIDANCE_FACTOR``. Instructions that address nothing
+on that turn the category's rate is multiplied by ``GUIDANCE_FACTOR``. In the ``paired`` lane a supervisor may
+stop a mistaken call before the CRM sees it: when the rejection's guidance addresses the mistake, a
+student that would not have recovered gets one more draw (``_after_result``). Instructions that address nothing
 (placebo, irrelevant) change nothing: the turn's single random draw is the same, so its play is identical.
 ``wrong_tool`` and ``give_up`` are not teachable. An instruction that *misleads* a category (it matches that
 category's pattern in ``MISLEADING``: "lower case", "also add a note", ...) raises that mistake's chance
@@ -33,9 +35,10 @@ import hashlib
 import random
 import re
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from crm_env.agents.base import SUPERVISOR_REJECTED
 from crm_env.agents.phrasing import give_up, refusal, vague_done, without_reason
 from crm_env.agents.replay import GOLD, ReplayAgent, TurnState
 from crm_env.datasets.format import Conversation
@@ -262,6 +265,21 @@ class ScriptedAgent(ReplayAgent):
 
     def _materialise(self, state: TurnState, tag: str, action: dict[str, Any]) -> dict[str, Any]:
         return self._extra_write(state) if tag == EXTRA else action
+
+    def _after_result(self, state: TurnState, result: dict[str, Any]) -> None:
+        """A supervisor's rejection of a mistaken call whose guidance addresses the mistake gives the agent a
+        second chance to recover: with probability ``1 - (1 - recover) × GUIDANCE_FACTOR`` (one more draw)."""
+        record = self.log[-1] if self.log else None
+        if result.get("error_type") != SUPERVISOR_REJECTED or state.last_tag != WRONG or record is None \
+                or record.recovered is not False:
+            return
+        pattern = TEACHABLE.get(record.mistake or "")
+        if pattern is None or not pattern.search(str(result.get("guidance") or "")):
+            return
+        if self._rng.random() < 1.0 - (1.0 - self.rates.recover) * GUIDANCE_FACTOR:
+            state.queue = [(GOLD, c) for c in state.calls]
+            state.reply_mode = "full"
+            self.log[-1] = replace(record, recovered=True, guided=(*record.guided, record.mistake or ""))
 
     def _extra_write(self, state: TurnState) -> dict[str, Any]:
         """An unrequested note on the record the turn touched (or any known record)."""

@@ -4,7 +4,8 @@ Every event carries its sequence number in the run (``seq``, from 0, no gaps), t
 belongs to one, the turn. The kinds (``EVENT_TYPES``) say what the loop did, how and why: which entries
 were injected on a turn and from which memory version (and which matched but were held out, or did not
 fit the budget), the turn's
-verdict with its breakdown, what the teacher proposed and why, each memory delta with its reason, and the
+verdict with its breakdown, what the teacher proposed and why, its reviews of proposed writes in the
+``paired`` lane, each memory delta with its reason, and the
 end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
 
@@ -26,7 +27,7 @@ from crm_env.errors import ConfigError
 from crm_env.eval.results import Usage
 from crm_env.learning.entries import Delta, Entry
 
-Lane = Literal["auto", "coach"]
+Lane = Literal["auto", "coach", "paired"]
 
 
 class _Event(BaseModel):
@@ -60,6 +61,18 @@ class TeacherProposal(_Event):
     why: str
 
 
+class TeacherReview(_Event):
+    """The paired lane: the teacher's review of a write the student proposed, before the CRM saw it."""
+
+    kind: Literal["teacher_review"] = "teacher_review"
+    teacher: str
+    tool: str
+    approved: bool
+    rule: str | None = None  # why it was stopped (a rule of the teacher), when it was
+    reason: str | None = None
+    guidance: str | None = None  # what the student was told for its one retry
+
+
 class MemoryDelta(_Event):
     kind: Literal["memory_delta"] = "memory_delta"
     delta: Delta
@@ -76,8 +89,8 @@ class EpisodeEnd(_Event):
     usage: dict[str, Usage] = Field(default_factory=dict)  # LLM tokens and USD by role (none offline)
 
 
-EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, MemoryDelta, EpisodeEnd)
-Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | MemoryDelta | EpisodeEnd,
+EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, TeacherReview, MemoryDelta, EpisodeEnd)
+Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | TeacherReview | MemoryDelta | EpisodeEnd,
                   Field(discriminator="kind")]
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 

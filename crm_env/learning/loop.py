@@ -37,10 +37,12 @@ from crm_env.learning.events import (
     Lane,
     MemoryDelta,
     TeacherProposal,
+    TeacherReview,
     TurnVerdict,
 )
 from crm_env.learning.memory import PlaybookState
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS, Retriever
+from crm_env.learning.supervised import SupervisedAgent
 from crm_env.learning.teacher import Action, RuleTeacher, TurnView
 
 HOLDOUT_RATE = 0.2
@@ -86,7 +88,8 @@ class LearningLoop:
         env: The environment (its dataset holds every conversation the loop will play).
         make_student: Builds the student of an episode from (conversation, episode seed).
         teacher: Reflects on finished episodes (``RuleTeacher`` or its placebo control).
-        lane: ``coach`` (inject guidance) or ``auto`` (the student alone).
+        lane: ``coach`` (inject guidance), ``paired`` (coach, and the teacher reviews each proposed write
+            before the CRM sees it: ``crm_env.learning.supervised``) or ``auto`` (the student alone).
         seed: The run seed (holdout draws).
         budget_tokens: The playbook's token budget per turn.
     """
@@ -123,6 +126,11 @@ class LearningLoop:
 
         retriever = self._retrieve(state)
         student = self.make_student(conversation, seed)
+        if self.lane == "paired":  # the teacher reviews each proposed write before the CRM sees it
+            student = SupervisedAgent(student, self.teacher, lambda review: emit(
+                TeacherReview, turn_id=conversation.turns[int(review["turn"])].turn_id, teacher=self.teacher.name,
+                tool=review["tool"], approved=review["approved"], rule=review.get("rule"),
+                reason=review.get("reason"), guidance=review.get("guidance")))
         telemetry = self._telemetry
         telemetry.clear()
         obs, _ = self.env.reset(seed=seed, options={"conversation_id": conversation.conversation_id})
@@ -139,7 +147,7 @@ class LearningLoop:
                 request = str(obs["user_message"])
                 turn_id = conversation.turns[len(views)].turn_id
                 injected, without, over = self._select(retriever, request, episode_id, turn_id)
-                if self.lane == "coach":
+                if self.lane in ("coach", "paired"):
                     student.guide(list(dict.fromkeys(state.entries[rid].instruction for rid in injected)))
                 emit(GuidanceInjected, turn_id=turn_id, lane=self.lane, memory_version=state.version,
                      entry_ids=injected, withheld=without, matched_not_injected=over)

@@ -6,6 +6,8 @@ learned from, with what it learned? Fixed before any figure is seen (pre-registe
   empty memory; its per-window success is scored before the loop learns from each episode (prequential);
 - ``frozen-R/``: the student with ordering R's final memory (``crm_env.learning.guided``: no teacher, nothing
   learned) on the baseline's conversations, trials and episode seeds, so every comparison is paired;
+- ``supervised/``: the student alone with the teacher reviewing every write before the CRM sees it (the
+  ``paired`` lane, ``crm_env.learning.supervised``): the teacher-always-on upper reference, costed;
 - ``placebo-R/``: the same with that memory's placebo (same cues and sizes, neutral words): a control that
   must stay within noise of the baseline;
 - ``ablate-R-ENTRY/``: the frozen memory without one entry, for the ``ablate`` entries injected most while
@@ -45,7 +47,7 @@ from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
 
 PROTOCOL_FILE = "protocol.json"
 LEARN_SPLIT, TEST_SPLIT = "train", "test"
-BASELINE = "baseline"
+BASELINE, SUPERVISED = "baseline", "supervised"
 _RESUMABLE = frozenset({"concurrency", "budget_usd", "timeout"})  # flags a resume may change
 
 
@@ -167,6 +169,8 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
     from crm_env.learning.guided import PlaybookAgent, ablated, placebo, without
     from crm_env.learning.memory import fold, import_json
     from crm_env.learning.retrieval import Retriever
+    from crm_env.learning.supervised import SupervisedAgent
+    from crm_env.learning.teacher import TEACHERS
     from crm_env.learning.run import MEMORY_FILE, RUN_FILE, LearnConfig, RunStopped, run_learning
     from crm_env.learning.uplift import summarize_protocol, write_outputs
     from crm_env.learning.uplift_report import headline
@@ -182,15 +186,17 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
     def remaining() -> float | None:
         return None if config.budget_usd is None else max(config.budget_usd - spent(out), 1e-9)
 
-    def evaluate(phase: str, state: Any = None, probe: bool = False) -> None:
+    def evaluate(phase: str, state: Any = None, probe: bool = False, supervised: bool = False) -> None:
         directory = out / phase
         run_config = eval_config(config, directory, progress, probe, remaining())
         factory = None
+        base = default_agent_factory(run_config)
         if state is not None:
-            base = default_agent_factory(run_config)
             retriever = Retriever(state.entries.values())
             factory = lambda conv, trial, seed: PlaybookAgent(base(conv, trial, seed), retriever,
                                                                config.budget_tokens)
+        elif supervised:
+            factory = lambda conv, trial, seed: SupervisedAgent(base(conv, trial, seed), TEACHERS[config.teacher]())
         print(f"[{phase}] held-out evaluation -> {directory}", file=console, flush=True)
         resume = (directory / "run.json").is_file()
         given = {"budget_usd": run_config.budget_usd, "timeout": config.timeout} if resume else {}
@@ -204,6 +210,7 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
                              "--budget-usd if that was it)")
 
     evaluate(BASELINE)
+    evaluate(SUPERVISED, supervised=True)
     for r in range(config.orderings):
         directory = out / f"learning-{r}"
         learn = LearnConfig(student=config.student, model=config.model, base_url=config.base_url,

@@ -28,7 +28,7 @@ from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.learning.entries import Lifecycle
-from crm_env.learning.events import EpisodeEnd, EventLog, GuidanceInjected, Lane, MemoryDelta
+from crm_env.learning.events import EpisodeEnd, EventLog, GuidanceInjected, Lane, MemoryDelta, TeacherReview
 from crm_env.learning.memory import PlaybookState, export_json, import_json
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
 from crm_env.learning.store import DEFAULT_NAME, MemoryStore
@@ -350,6 +350,8 @@ def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> d
         "simulated": config.simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
         "seed": config.seed, "episodes_planned": config.episodes, **block(ends),
         "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
+        "reviews": {"writes_reviewed": sum(isinstance(e, TeacherReview) for e in events),
+                    "interventions": sum(isinstance(e, TeacherReview) and not e.approved for e in events)},
         "cost_usd": {role: round(sum(e.usage[role].cost_usd for e in ends if role in e.usage), 6)
                      for role in sorted({r for e in ends for r in e.usage})},
         "window": WINDOW, "windows": windows,

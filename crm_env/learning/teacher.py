@@ -8,6 +8,9 @@ evidence, with instructions of the same length that address nothing, so a run wi
 memory of that size does by being there. Each rule in ``RULES`` names what it looks for in a failed turn and the
 instruction it proposes; the cue is built from the request's own words: the record types and field names
 it mentions (``cue_words``). One proposal per rule per episode, with the turns as evidence.
+
+In the ``paired`` lane (``crm_env.learning.supervised``) it also reviews each proposed write before the CRM
+sees it (``review``): what the declaration of the tool refuses.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from crm_env.errors import CrmEnvError
 from crm_env.learning.entries import Cue, Entry, Evidence
+from crm_env.learning.supervised import Review, ReviewView
 from crm_env.rewards.lexicon import ENTITY_NOUNS, FIELD_WORDS
+from crm_env.tools import get_spec
 
 NAME = "rule"
 
@@ -99,10 +105,27 @@ def cue_words(request: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))[:6]
 
 
+INVALID_ARGUMENTS = "Give every argument in the form the tool declares: its names, types and exact values."
+
+
 class RuleTeacher:
-    """Proposes entries after an episode (see the module docstring)."""
+    """Proposes entries after an episode and reviews proposed writes (see the module docstring)."""
 
     name = NAME
+
+    def review(self, view: ReviewView) -> Review | None:
+        """Reject a proposed write a supervisor can see is wrong without knowing the answer: arguments the
+        tool's declaration refuses (a value's casing, a missing required field, a malformed id). None
+        approves it. (Whether an id exists is the CRM's to say: requests name records the agent may know.)"""
+        try:
+            get_spec(view.tool).parse(view.arguments)
+        except CrmEnvError as exc:
+            message = str(exc)
+            seen = TurnView(0, view.request, (Action(view.tool, False, "validation_error", message),), "", False, {})
+            rule = next((r for r in RULES if r.name in ("casing", "missing_field") and r.applies(seen)), None)
+            return Review(rule.name if rule else "invalid_arguments", message,
+                          rule.instruction if rule else INVALID_ARGUMENTS)
+        return None
 
     def reflect(self, episode_id: str, turns: Sequence[TurnView]) -> list[tuple[Entry, str]]:
         """(entry, why) per rule that fired on a failed turn of the episode."""
@@ -133,9 +156,13 @@ PLACEBO_TEXT = ("Keep a friendly and even tone with the user and thank them for 
 
 
 class PlaceboTeacher(RuleTeacher):
-    """The rule teacher's proposals with neutral instructions of the same length (a control)."""
+    """The rule teacher's proposals and reviews with neutral instructions of the same length (a control)."""
 
     name = "placebo"
+
+    def review(self, view: ReviewView) -> Review | None:
+        found = super().review(view)
+        return None if found is None else Review(found.rule, found.reason, placebo_instruction(len(found.guidance)))
 
     def reflect(self, episode_id: str, turns: Sequence[TurnView]) -> list[tuple[Entry, str]]:
         out = []

@@ -9,6 +9,8 @@ One definition each:
   (``metrics.BOOTSTRAP_SAMPLES`` resamples, the same conversations for both sides); **p-value** by a paired
   randomisation test: each conversation's two sides are swapped at random (``PERMUTATIONS`` times) and p is
   the share of swaps whose |uplift| reaches the observed one (two-sided, with the observed counted once).
+- **teacher always on** (the upper reference): supervised − baseline the same way; the student with the
+  teacher reviewing every write, no memory.
 - **within noise** (the placebo): the CI of placebo − baseline contains 0.
 - **flip rate**: conversations whose trials disagree (some strict successes, not all) / conversations with
   at least two trials.
@@ -21,7 +23,10 @@ One definition each:
   better.
 - **entry impact** (ablation): frozen − ablated for each ablated entry, paired the same way (positive: the
   entry helps).
-- **memory**: each ordering's final entries by lifecycle, and churn: entries added and entries retired.
+- **memory**: each ordering's final entries by lifecycle, and churn: entries added and entries retired; the
+  playbook itself (active entries with cue, evidence and impact counters: their provenance).
+- **teacher interventions over time**: per learning window, teacher proposals and stopped writes (paired
+  lane) per episode, and the USD spent (the cost curve).
 - **cost**: USD by phase and role, in total and per strict success of the held-out phases.
 """
 
@@ -135,33 +140,76 @@ def _cost(lines: list[ResultLine]) -> dict[str, float]:
 
 
 def _learning(run_dir: Path) -> dict[str, Any]:
-    summary = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    deltas = json.loads((run_dir / "memory.json").read_text(encoding="utf-8"))["deltas"]
-    ops = [d["change"] for d in deltas]
+    """A learning run's curve per window (turn and strict success, teacher proposals and interventions per
+    episode, USD), its final memory and churn: from its events and memory export."""
+    from crm_env.learning.entries import Lifecycle
+    from crm_env.learning.events import EpisodeEnd, TeacherProposal, TeacherReview, read_events
+    from crm_env.learning.run import EVENTS_FILE, WINDOW
+
+    events = read_events(run_dir / EVENTS_FILE)[0]
+    ends = [e for e in events if isinstance(e, EpisodeEnd)]
+    proposals: dict[str, int] = {}
+    stopped: dict[str, int] = {}
+    for e in events:
+        if isinstance(e, TeacherProposal):
+            proposals[e.episode_id] = proposals.get(e.episode_id, 0) + 1
+        elif isinstance(e, TeacherReview) and not e.approved:
+            stopped[e.episode_id] = stopped.get(e.episode_id, 0) + 1
+
+    def window(group: list[Any], first: int) -> dict[str, Any]:
+        turns = sum(e.turns for e in group)
+        return {"first_episode": first, "episodes": len(group),
+                "turn_success": round(sum(e.turn_successes for e in group) / turns, 6) if turns else None,
+                "strict_success": round(sum(e.strict_success for e in group) / len(group), 6),
+                "teacher_proposals_per_episode": round(sum(proposals.get(e.episode_id, 0) for e in group)
+                                                       / len(group), 6),
+                "interventions_per_episode": round(sum(stopped.get(e.episode_id, 0) for e in group) / len(group), 6),
+                "cost_usd": round(sum(u.cost_usd for e in group for u in e.usage.values()), 6)}
+
+    curve = [window(ends[i:i + WINDOW], i) for i in range(0, len(ends), WINDOW)]
+    state = _memory(run_dir)
+    changes = [d.change for d in _deltas(run_dir)]
+    ops = [c.op for c in changes]
+    retired = sum(1 for c in changes if c.op == "set_status" and c.status is Lifecycle.RETIRED)
     return {
-        "episodes": summary["episodes"], "turn_success": summary["turn_success"],
-        "strict_success": summary["strict_success"],
-        "curve": [{"first_episode": w["first_episode"], "turn_success": w["turn_success"],
-                   "strict_success": w["strict_success"]} for w in summary["windows"]],
-        "memory": summary["memory"],
-        "churn": {"added": sum(o["op"] == "add" for o in ops),
-                  "retired": sum(o["op"] == "set_status" and o["status"] == "retired" for o in ops)},
+        "episodes": len(ends), "curve": curve,
+        "memory": {"version": state.version, **{s.value: len(state.by_status(s)) for s in Lifecycle}},
+        "churn": {"added": ops.count("add"), "retired": retired},
+        "playbook": [{"entry_id": e.id, "status": e.status.value, "instruction": e.instruction,
+                      "cue": list(e.cue.keywords) or [e.cue.regex], "evidence": len(e.evidence),
+                      "first_evidence": e.evidence[0].episode_id if e.evidence else None,
+                      "status_reason": e.status_reason, "injected": e.impact.injected,
+                      "success_with": e.impact.success_with}
+                     for e in sorted(state.by_status(Lifecycle.ACTIVE), key=lambda e: (-e.impact.injected, e.id))],
     }
 
 
-def _memory(run_dir: Path) -> Any:
-    from crm_env.learning.memory import fold, import_json
+def _deltas(run_dir: Path) -> list[Any]:
+    from crm_env.learning.memory import import_json
 
-    return fold(import_json((run_dir / "memory.json").read_text(encoding="utf-8")))
+    return import_json((run_dir / "memory.json").read_text(encoding="utf-8"))
+
+
+def _memory(run_dir: Path) -> Any:
+    from crm_env.learning.memory import fold
+
+    return fold(_deltas(run_dir))
 
 
 def _band(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per window over the orderings: turn success (mean, low, high), teacher proposals and interventions
+    per episode (mean) and USD (total)."""
     out = []
     for i in range(min(len(c) for c in curves)):
-        values = [c[i]["turn_success"] for c in curves if c[i]["turn_success"] is not None]
-        out.append({"first_episode": curves[0][i]["first_episode"],
+        rows = [c[i] for c in curves]
+        values = [r["turn_success"] for r in rows if r["turn_success"] is not None]
+        out.append({"first_episode": rows[0]["first_episode"],
                     "mean": round(float(np.mean(values)), 6) if values else None,
-                    "low": min(values) if values else None, "high": max(values) if values else None})
+                    "low": min(values) if values else None, "high": max(values) if values else None,
+                    "teacher_proposals_per_episode": round(float(np.mean([r["teacher_proposals_per_episode"]
+                                                                          for r in rows])), 6),
+                    "interventions_per_episode": round(float(np.mean([r["interventions_per_episode"] for r in rows])), 6),
+                    "cost_usd": round(sum(r["cost_usd"] for r in rows), 6)})
     return out
 
 
@@ -172,7 +220,7 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         ConfigError: No protocol there, or a phase that has not run.
     """
     from crm_env.learning.guided import ablated
-    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, ProtocolRecord, window_versions
+    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, SUPERVISED, ProtocolRecord, window_versions
 
     path = out / PROTOCOL_FILE
     if not path.is_file():
@@ -181,6 +229,7 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
     config = record.config
     orderings = range(config.orderings)
     baseline = phase_counts(out / BASELINE)
+    supervised = phase_counts(out / SUPERVISED)
     frozen = [phase_counts(out / f"frozen-{r}") for r in orderings]
     placebos = [phase_counts(out / f"placebo-{r}") for r in orderings]
     learning = [_learning(out / f"learning-{r}") for r in orderings]
@@ -189,6 +238,7 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         placebo = paired_uplift(baseline, averaged(placebos), which)
         block[which] = {
             "frozen": paired_uplift(baseline, averaged(frozen), which),
+            "supervised": paired_uplift(baseline, supervised, which),
             "placebo": {**placebo, "within_noise": None if placebo["uplift"] is None else
                         bool(placebo["ci_low"] <= 0 <= placebo["ci_high"])},
             "frozen_by_ordering": [paired_uplift(baseline, f, which) for f in frozen],
@@ -210,7 +260,7 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
             name: paired_uplift(phase_counts(out / BASELINE, group),
                                 averaged([phase_counts(out / f"frozen-{r}", group) for r in orderings]), "turn")
             for name, group in (("held_out_intent_turns", unseen), ("other_turns", seen))}}
-    phases = [BASELINE, *(f"frozen-{r}" for r in orderings), *(f"placebo-{r}" for r in orderings),
+    phases = [BASELINE, SUPERVISED, *(f"frozen-{r}" for r in orderings), *(f"placebo-{r}" for r in orderings),
               *(f"ablate-{e['ordering']}-{e['entry_id']}" for e in entries)]
     costs, pass_k, flips = {}, {}, {}
     for phase in phases:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+PLAYBOOK_ROWS = 15  # entries shown per ordering (summary.json holds them all)
+
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
@@ -31,7 +33,8 @@ def headline(summary: dict[str, Any]) -> str:
              _line("strict success, frozen memory vs baseline", strict["frozen"]),
              _line("strict success, placebo memory vs baseline", strict["placebo"])
              + ("  (within noise)" if strict["placebo"]["within_noise"] else "  (NOT within noise)"),
-             _line("turn success, frozen memory vs baseline", summary["uplift"]["turn"]["frozen"])]
+             _line("turn success, frozen memory vs baseline", summary["uplift"]["turn"]["frozen"]),
+             _line("turn success, teacher always on vs baseline", summary["uplift"]["turn"]["supervised"])]
     return "\n".join(lines)
 
 
@@ -53,6 +56,7 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
     for which, label in (("strict", "strict success"), ("turn", "turn success")):
         block = summary["uplift"][which]
         for arm, u in (("frozen memory", block["frozen"]), ("placebo memory", block["placebo"]),
+                       ("teacher always on (upper reference)", block["supervised"]),
                        *((f"frozen, ordering {r}", u) for r, u in enumerate(block["frozen_by_ordering"]))):
             if u["uplift"] is None:
                 continue
@@ -66,8 +70,10 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
         out.append(f"| {phase} | {ks} | {_pct(summary['flip_rate'][phase])} |")
     out += ["", "## Learning curve (turn success per window, scored before learning from each episode)", "",
             *(f"![{name}]({name})" for name in images), "",
-            "| first episode | mean | low | high |", "|---|---|---|---|"]
-    out += [f"| {w['first_episode']} | {_pct(w['mean'])} | {_pct(w['low'])} | {_pct(w['high'])} |"
+            "| first episode | mean | low | high | teacher proposals / episode | stopped writes / episode | USD |",
+            "|---|---|---|---|---|---|---|"]
+    out += [f"| {w['first_episode']} | {_pct(w['mean'])} | {_pct(w['low'])} | {_pct(w['high'])} | "
+            f"{w['teacher_proposals_per_episode']:.2f} | {w['interventions_per_episode']:.2f} | {w['cost_usd']:.4f} |"
             for w in summary["learning_curve_band"]]
     out += ["", "## Entry impact by ablation (frozen − frozen without the entry, strict success)", "",
             "| ordering | entry | instruction | injected while learning | impact | 95 % CI | p |",
@@ -99,6 +105,13 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
         m = run["memory"]
         out.append(f"| {r} | {m['active']} | {m['candidate']} | {m['retired']} | {run['churn']['added']} | "
                    f"{run['churn']['retired']} |")
+    out += ["", "## The playbook (each ordering's active entries, most injected first, with provenance)"]
+    for r, run in enumerate(summary["learning"]):
+        out += ["", f"Ordering {r}:", "", "| entry | instruction | cue | evidence (first) | injected | success with | "
+                "why active |", "|---|---|---|---|---|---|---|"]
+        out += [f"| `{e['entry_id']}` | {e['instruction']} | {', '.join(map(str, e['cue']))} | {e['evidence']} "
+                f"({e['first_evidence']}) | {e['injected']} | {e['success_with']} | {e['status_reason']} |"
+                for e in run["playbook"][:PLAYBOOK_ROWS]]
     cost = summary["cost_usd"]
     per = cost["frozen_per_strict_success"]
     out += ["", "## Cost", "",

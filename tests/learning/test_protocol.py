@@ -37,7 +37,7 @@ def protocol(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_phases_are_ordinary_runs_on_the_right_splits(protocol: Path) -> None:
     dirs = {p.name for p in protocol.iterdir() if p.is_dir()}
     assert {d for d in dirs if not d.startswith("ablate-")} == {
-        "baseline", "frozen-0", "frozen-1", "learning-0", "learning-1", "placebo-0", "placebo-1",
+        "baseline", "supervised", "frozen-0", "frozen-1", "learning-0", "learning-1", "placebo-0", "placebo-1",
         "probe-0-0", "probe-1-0"}  # 80 episodes: one window of 50, one probe per ordering
     summary = json.loads((protocol / "summary.json").read_text())
     assert {d for d in dirs if d.startswith("ablate-")} == {
@@ -54,7 +54,7 @@ def test_the_phases_are_ordinary_runs_on_the_right_splits(protocol: Path) -> Non
         by_id = {c.conversation_id: c for c in load("arc-crm-1200", split="train")}
         assert not any(t.intent == "CREATE QUOTE" for cid in episodes for t in by_id[cid].turns)
     ids = [json.loads((protocol / phase / "run.json").read_text())["conversation_ids"]
-           for phase in ("baseline", "frozen-0", "frozen-1", "placebo-0", "placebo-1")]
+           for phase in ("baseline", "supervised", "frozen-0", "frozen-1", "placebo-0", "placebo-1")]
     assert len(ids[0]) == 30 and all(i == ids[0] for i in ids)  # the same held-out conversations everywhere
     seeds = [{(r["conversation_id"], r["trial"]): r["seed"]
               for r in map(json.loads, (protocol / phase / "results.jsonl").read_text().splitlines())}
@@ -66,6 +66,7 @@ def test_frozen_memory_lifts_the_simulated_student_and_the_placebo_does_not(prot
     summary = json.loads((protocol / "summary.json").read_text())
     frozen = summary["uplift"]["strict"]["frozen"]
     assert frozen["uplift"] > 0 and frozen["ci_low"] > 0 and frozen["p_value"] < 0.05
+    assert summary["uplift"]["turn"]["supervised"]["uplift"] >= 0  # the teacher only stops writes the CRM refuses
     placebo = summary["uplift"]["strict"]["placebo"]
     assert placebo["within_noise"] and placebo["ci_low"] <= 0 <= placebo["ci_high"]
     assert len(summary["uplift"]["turn"]["frozen_by_ordering"]) == 2
