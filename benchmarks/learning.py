@@ -1,5 +1,5 @@
 """The continual-learning loop's costs: playbook retrieval per turn at 10,000 active entries, and the loop's
-own overhead per turn (the whole ``crm-env learn run`` of ``LOOP_EPISODES`` train episodes, scripted student
+own overhead per turn in the coach and paired lanes (the whole ``crm-env learn run`` of ``LOOP_EPISODES`` train episodes, scripted student
 and rule teacher, CRM in memory, learning memory in a SQLite file, minus the same episodes played by the
 same student without the loop).
 
@@ -42,8 +42,8 @@ def _entries(words: list[str], rng: random.Random) -> list[Entry]:
     return out
 
 
-def _loop_overhead() -> tuple[float, int]:
-    """(seconds of loop overhead per turn, turns) over ``LOOP_EPISODES`` train episodes."""
+def _loop_overhead(lanes: tuple[str, ...]) -> dict[str, tuple[float, int]]:
+    """Per lane: (seconds of loop overhead per turn, turns) over ``LOOP_EPISODES`` train episodes."""
     import io
     import tempfile
     from pathlib import Path
@@ -68,11 +68,15 @@ def _loop_overhead() -> tuple[float, int]:
             done = terminated or truncated
     plain = time.perf_counter() - start
     env.close()
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        summary = run_learning(config, Path(tmp) / "run", progress=False, console=io.StringIO())
-        looped = time.perf_counter() - start
-    return (looped - plain) / summary["turns"], summary["turns"]
+    out = {}
+    for lane in lanes:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            summary = run_learning(config.model_copy(update={"lane": lane}), Path(tmp) / "run", progress=False,
+                                   console=io.StringIO())
+            looped = time.perf_counter() - start
+        out[lane] = ((looped - plain) / summary["turns"], summary["turns"])
+    return out
 
 
 def run() -> list[Figure]:
@@ -85,9 +89,12 @@ def run() -> list[Figure]:
     start = time.perf_counter()
     injected = sum(len(retriever.select(r).injected) for r in requests)
     per_turn = (time.perf_counter() - start) / len(requests)
-    overhead, turns = _loop_overhead()
+    lanes = _loop_overhead(("coach", "paired"))
+    (overhead, turns), (paired, paired_turns) = lanes["coach"], lanes["paired"]
     return [
         Figure(f"learning loop overhead per turn ({turns:,} turns)", overhead * 1e3, "ms", 1.0,
+               higher_is_better=False),
+        Figure(f"learning loop overhead per turn, paired lane ({paired_turns:,} turns)", paired * 1e3, "ms", 2.0,
                higher_is_better=False),
         Figure(f"learning retrieval per turn ({ENTRIES:,} entries)", per_turn * 1e3, "ms", 1.0, higher_is_better=False),
         Figure(f"learning retrieval index build ({ENTRIES:,} entries)", build * 1e3, "ms"),

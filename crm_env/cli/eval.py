@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default=None, help=f"packaged dataset or JSONL path (default {d['dataset'].default})")
     p.add_argument("--split", default=None,
                    help=f"split of arc-crm-1200 (default {d['split'].default}; 'test' is held out for the "
-                        "final evaluation, and this is the only command that reads it); other datasets are read whole")
+                        "final evaluation: nothing may learn or tune on it); other datasets are read whole")
     p.add_argument("--conversations", default=None, metavar="PATH", help="a conversations JSONL file to evaluate")
     p.add_argument("--sample", type=int, default=None, metavar="N", help="evaluate a seeded sample of N conversations")
     p.add_argument("--seed", type=int, default=None, help="run seed: sampling, agents, bootstrap (default 0)")

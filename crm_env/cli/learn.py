@@ -47,9 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--dataset", default=None, help="packaged dataset or JSONL path (default arc-crm-1200)")
     run.add_argument("--split", default=None, help="split of a packaged dataset (default train; test is refused)")
     run.add_argument("--episodes", type=int, default=None, metavar="N", help="episodes to play (default 300)")
-    run.add_argument("--lane", choices=("auto", "coach", "paired"), default=None,
+    run.add_argument("--lane", choices=("auto", "coach", "paired", "adaptive"), default=None,
                      help="coach (default): guidance injected before each turn; paired: coach, and the teacher "
-                          "reviews each proposed write before the CRM sees it; auto: the student alone")
+                          "reviews each proposed write before the CRM sees it; adaptive: paired on cues where the "
+                          "student fails or drifts, coach elsewhere; auto: the student alone")
     run.add_argument("--memory", default=None, metavar="URL",
                      help="learning memory: sqlite:///FILE or postgresql+psycopg://... (default: DIR/memory.db)")
     run.add_argument("--memory-name", default=None, metavar="NAME",

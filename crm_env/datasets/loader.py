@@ -5,7 +5,8 @@ Files are JSONL, optionally gzip-compressed (``.jsonl.gz``). Packaged datasets:
 - ``arc-crm-1200``: all 1,200 generated conversations; splits ``eval-400`` (400, drawn with seed 42,
   stratified by complexity), ``train`` and ``test``. ``test`` is held out: it exists for final, once-only
   evaluation, so reading it (or the whole dataset, which holds it) takes ``allow_held_out=True``. Learning
-  code never passes it; on the command line only ``crm-env eval --split test`` does.
+  code never passes it; on the command line only evaluations do (``crm-env eval --split test`` and the
+  held-out phases of ``crm-env learn evaluate``).
 - ``golden``: the single-turn golden suite.
 
 ``load("arc-crm-1200", split="eval-400")`` and ``load("arc-crm-1200:eval-400")`` are the same.

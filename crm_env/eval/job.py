@@ -136,7 +136,7 @@ def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] |
         print(simulated_notice(prepared.config), file=out, flush=True)
     if prepared.config.reads_held_out:
         print(f"reading the held-out {prepared.config.split!r} split: evaluate on it once, for the final figures; "
-              "nothing may learn or tune on it (this is the only command that reads it)", file=out, flush=True)
+              "nothing may learn or tune on it", file=out, flush=True)
     print(f"evaluating {len(prepared.conversations)} conversation(s) × {prepared.config.trials} trial(s) "
           f"on {prepared.record.config.backend} → {prepared.out}", file=out, flush=True)
     try:

@@ -5,7 +5,7 @@ belongs to one, the turn. The kinds (``EVENT_TYPES``) say what the loop did, how
 were injected on a turn and from which memory version (and which matched but were held out, or did not
 fit the budget), the turn's
 verdict with its breakdown, what the teacher proposed and why, its reviews of proposed writes in the
-``paired`` lane, each memory delta with its reason, and the
+``paired`` lane, the ``adaptive`` lane's decisions and drift notes, each memory delta with its reason, and the
 end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
 
@@ -27,7 +27,7 @@ from crm_env.errors import ConfigError
 from crm_env.eval.results import Usage
 from crm_env.learning.entries import Delta, Entry
 
-Lane = Literal["auto", "coach", "paired"]
+Lane = Literal["auto", "coach", "paired", "adaptive"]
 
 
 class _Event(BaseModel):
@@ -73,6 +73,27 @@ class TeacherReview(_Event):
     guidance: str | None = None  # what the student was told for its one retry
 
 
+class LaneDecision(_Event):
+    """The adaptive lane's choice for a turn, with the estimate it rests on (``crm_env.learning.adaptive``)."""
+
+    kind: Literal["lane_decision"] = "lane_decision"
+    lane: Lane
+    cue: tuple[str, ...]
+    rate: float | None  # the student's recent success on this cue (None: too few turns)
+    turns: int = Field(ge=0)
+    why: str
+
+
+class DriftNote(_Event):
+    """A cue whose recent success dropped (``crm_env.learning.adaptive``); it is supervised more."""
+
+    kind: Literal["drift_note"] = "drift_note"
+    cue: tuple[str, ...]
+    recent: float
+    previous: float
+    z: float
+
+
 class MemoryDelta(_Event):
     kind: Literal["memory_delta"] = "memory_delta"
     delta: Delta
@@ -89,9 +110,10 @@ class EpisodeEnd(_Event):
     usage: dict[str, Usage] = Field(default_factory=dict)  # LLM tokens and USD by role (none offline)
 
 
-EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, TeacherReview, MemoryDelta, EpisodeEnd)
-Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | TeacherReview | MemoryDelta | EpisodeEnd,
-                  Field(discriminator="kind")]
+EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, TeacherReview, LaneDecision, DriftNote, MemoryDelta,
+               EpisodeEnd)
+Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | TeacherReview | LaneDecision | DriftNote
+                  | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 
 

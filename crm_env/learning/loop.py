@@ -30,12 +30,15 @@ from crm_env.envs.env import CrmEnv
 from crm_env.eval.prices import PriceTable
 from crm_env.eval.results import LlmCallRecord, Usage
 from crm_env.learning import curator
+from crm_env.learning.adaptive import AdaptivePolicy
 from crm_env.learning.entries import Change, CountImpact, Delta, Impact
 from crm_env.learning.events import (
     EpisodeEnd,
     GuidanceInjected,
     Lane,
     MemoryDelta,
+    DriftNote,
+    LaneDecision,
     TeacherProposal,
     TeacherReview,
     TurnVerdict,
@@ -43,7 +46,7 @@ from crm_env.learning.events import (
 from crm_env.learning.memory import PlaybookState
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS, Retriever
 from crm_env.learning.supervised import SupervisedAgent
-from crm_env.learning.teacher import Action, RuleTeacher, TurnView
+from crm_env.learning.teacher import Action, RuleTeacher, TurnView, cue_words
 
 HOLDOUT_RATE = 0.2
 
@@ -89,7 +92,8 @@ class LearningLoop:
         make_student: Builds the student of an episode from (conversation, episode seed).
         teacher: Reflects on finished episodes (``RuleTeacher`` or its placebo control).
         lane: ``coach`` (inject guidance), ``paired`` (coach, and the teacher reviews each proposed write
-            before the CRM sees it: ``crm_env.learning.supervised``) or ``auto`` (the student alone).
+            before the CRM sees it: ``crm_env.learning.supervised``), ``adaptive`` (coach or paired per turn:
+            ``crm_env.learning.adaptive``) or ``auto`` (the student alone).
         seed: The run seed (holdout draws).
         budget_tokens: The playbook's token budget per turn.
     """
@@ -102,6 +106,7 @@ class LearningLoop:
         self.make_student = make_student
         self.teacher = teacher
         self.lane = lane
+        self.policy = AdaptivePolicy() if lane == "adaptive" else None
         self.seed = seed
         self.budget_tokens = budget_tokens
         self._telemetry: list[dict[str, Any]] = []
@@ -126,8 +131,9 @@ class LearningLoop:
 
         retriever = self._retrieve(state)
         student = self.make_student(conversation, seed)
-        if self.lane == "paired":  # the teacher reviews each proposed write before the CRM sees it
-            student = SupervisedAgent(student, self.teacher, lambda review: emit(
+        supervised = None
+        if self.lane in ("paired", "adaptive"):  # the teacher reviews each proposed write before the CRM sees it
+            student = supervised = SupervisedAgent(student, self.teacher, lambda review: emit(
                 TeacherReview, turn_id=conversation.turns[int(review["turn"])].turn_id, teacher=self.teacher.name,
                 tool=review["tool"], approved=review["approved"], rule=review.get("rule"),
                 reason=review.get("reason"), guidance=review.get("guidance")))
@@ -147,9 +153,16 @@ class LearningLoop:
                 request = str(obs["user_message"])
                 turn_id = conversation.turns[len(views)].turn_id
                 injected, without, over = self._select(retriever, request, episode_id, turn_id)
-                if self.lane in ("coach", "paired"):
+                lane = self.lane
+                cue = cue_words(request) if self.policy is not None else ()
+                if self.policy is not None and supervised is not None:
+                    decision = self.policy.decide(cue)
+                    lane, supervised.active = decision.lane, decision.lane == "paired"  # type: ignore[assignment]
+                    emit(LaneDecision, turn_id=turn_id, lane=lane, cue=cue, rate=decision.rate,
+                         turns=decision.turns, why=decision.why)
+                if lane != "auto":
                     student.guide(list(dict.fromkeys(state.entries[rid].instruction for rid in injected)))
-                emit(GuidanceInjected, turn_id=turn_id, lane=self.lane, memory_version=state.version,
+                emit(GuidanceInjected, turn_id=turn_id, lane=lane, memory_version=state.version,
                      entry_ids=injected, withheld=without, matched_not_injected=over)
                 telemetry.clear()
             try:
@@ -164,6 +177,11 @@ class LearningLoop:
                 emit(TurnVerdict, turn_id=turn_id, success=signal.success, reward=signal.reward,
                      breakdown=signal.breakdown)
                 views.append(_view(turn_id, request, telemetry, signal))
+                if self.policy is not None:
+                    drift = self.policy.record(cue, signal.success)
+                    if drift is not None:
+                        emit(DriftNote, turn_id=turn_id, cue=drift.cue, recent=drift.recent, previous=drift.previous,
+                             z=drift.z)
                 for group, ids in ((0, injected), (2, without)):
                     for rid in ids:
                         counts = impact.setdefault(rid, [0, 0, 0, 0])

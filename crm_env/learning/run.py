@@ -28,7 +28,16 @@ from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.learning.entries import Lifecycle
-from crm_env.learning.events import EpisodeEnd, EventLog, GuidanceInjected, Lane, MemoryDelta, TeacherReview
+from crm_env.learning.events import (
+    DriftNote,
+    EpisodeEnd,
+    EventLog,
+    GuidanceInjected,
+    Lane,
+    LaneDecision,
+    MemoryDelta,
+    TeacherReview,
+)
 from crm_env.learning.memory import PlaybookState, export_json, import_json
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
 from crm_env.learning.store import DEFAULT_NAME, MemoryStore
@@ -285,6 +294,8 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
         env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
         loop = LearningLoop(env, student, TEACHERS[config.teacher](), lane=config.lane, seed=config.seed,
                             budget_tokens=config.budget_tokens, prices=prices)
+        if loop.policy is not None:  # the adaptive lane's estimates, as the run's events left them
+            loop.policy.replay(run.log.events)
         bar = Progress(config.episodes, stream=stream, enabled=progress, done=min(run.done, config.episodes),
                        label="learn")
         try:
@@ -352,6 +363,9 @@ def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> d
         "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
         "reviews": {"writes_reviewed": sum(isinstance(e, TeacherReview) for e in events),
                     "interventions": sum(isinstance(e, TeacherReview) and not e.approved for e in events)},
+        "lane_decisions": {lane: sum(isinstance(e, LaneDecision) and e.lane == lane for e in events)
+                           for lane in ("coach", "paired")} if config.lane == "adaptive" else None,
+        "drift_notes": sum(isinstance(e, DriftNote) for e in events),
         "cost_usd": {role: round(sum(e.usage[role].cost_usd for e in ends if role in e.usage), 6)
                      for role in sorted({r for e in ends for r in e.usage})},
         "window": WINDOW, "windows": windows,

@@ -59,6 +59,7 @@ class SupervisedAgent:
         self.simulated = inner.simulated
         self.on_review = on_review
         self.interventions = 0
+        self.active = True  # the adaptive lane reviews only the turns it supervises
         self._seen: list[str] = []
         self._request = ""
         self._turn: Any = None
@@ -85,7 +86,8 @@ class SupervisedAgent:
             parsed = json.loads(action)
         except ValueError:
             return None
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("tool"), str) or not is_write(parsed["tool"]):
+        if not self.active or not isinstance(parsed, dict) or not isinstance(parsed.get("tool"), str) \
+                or not is_write(parsed["tool"]):
             return None
         arguments = parsed.get("arguments") if isinstance(parsed.get("arguments"), dict) else {}
         review = self.teacher.review(ReviewView(self._request, parsed["tool"], arguments, tuple(self._seen)))
