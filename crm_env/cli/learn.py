@@ -15,8 +15,9 @@ from crm_env.cli.codes import EXIT_INFRA, EXIT_INTERRUPTED
 from crm_env.errors import flag_error
 
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
-_FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "dataset", "split", "episodes",
-           "lane", "memory", "memory_name", "seed", "backend", "budget_tokens", "import_memory")
+_FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "teacher_model",
+           "teacher_base_url", "dataset", "split", "episodes", "lane", "memory", "memory_name", "seed", "backend",
+           "budget_tokens", "import_memory")
 STUDENTS = ("scripted", "claude", "openai")
 
 
@@ -42,8 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="The continual-learning loop. Writes events.jsonl, memory.db, memory.json, run.json and "
                     "summary.json into --output. Never reads the held-out test split.")
     _student_flags(run)
-    run.add_argument("--teacher", choices=("rule", "placebo"), default=None,
-                     help="rule (default), or placebo: the same proposals with instructions that address nothing")
+    run.add_argument("--teacher", choices=("rule", "placebo", "claude", "openai"), default=None,
+                     help="rule (default; offline), placebo (the rule teacher's proposals with instructions that "
+                          "address nothing), or an LLM: claude ($ANTHROPIC_API_KEY) or openai ($OPENAI_API_KEY)")
+    run.add_argument("--teacher-model", default=None, help="the LLM teacher's model (its provider's default when absent)")
+    run.add_argument("--teacher-base-url", default=None, metavar="URL", help="the LLM teacher's endpoint (or a proxy)")
     run.add_argument("--dataset", default=None, help="packaged dataset or JSONL path (default arc-crm-1200)")
     run.add_argument("--split", default=None, help="split of a packaged dataset (default train; test is refused)")
     run.add_argument("--episodes", type=int, default=None, metavar="N", help="episodes to play (default 300)")

@@ -4,7 +4,7 @@ Every event carries its sequence number in the run (``seq``, from 0, no gaps), t
 belongs to one, the turn. The kinds (``EVENT_TYPES``) say what the loop did, how and why: which entries
 were injected on a turn and from which memory version (and which matched but were held out, or did not
 fit the budget), the turn's
-verdict with its breakdown, what the teacher proposed and why, its reviews of proposed writes in the
+verdict with its breakdown, what the teacher proposed and why (and the replies it skipped), its reviews of proposed writes in the
 ``paired`` lane, the ``adaptive`` lane's decisions and drift notes, each memory delta with its reason, and the
 end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
@@ -61,6 +61,14 @@ class TeacherProposal(_Event):
     why: str
 
 
+class ProposalSkipped(_Event):
+    """A teacher reply that was not valid guidance (``crm_env.learning.llm_teacher``): kept with its cause."""
+
+    kind: Literal["proposal_skipped"] = "proposal_skipped"
+    teacher: str
+    cause: str
+
+
 class TeacherReview(_Event):
     """The paired lane: the teacher's review of a write the student proposed, before the CRM saw it."""
 
@@ -110,10 +118,10 @@ class EpisodeEnd(_Event):
     usage: dict[str, Usage] = Field(default_factory=dict)  # LLM tokens and USD by role (none offline)
 
 
-EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, TeacherReview, LaneDecision, DriftNote, MemoryDelta,
-               EpisodeEnd)
-Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | TeacherReview | LaneDecision | DriftNote
-                  | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
+EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, ProposalSkipped, TeacherReview, LaneDecision, DriftNote,
+               MemoryDelta, EpisodeEnd)
+Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | ProposalSkipped | TeacherReview | LaneDecision
+                  | DriftNote | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 
 

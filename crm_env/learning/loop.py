@@ -33,12 +33,13 @@ from crm_env.learning import curator
 from crm_env.learning.adaptive import AdaptivePolicy
 from crm_env.learning.entries import Change, CountImpact, Delta, Impact
 from crm_env.learning.events import (
+    DriftNote,
     EpisodeEnd,
     GuidanceInjected,
     Lane,
-    MemoryDelta,
-    DriftNote,
     LaneDecision,
+    MemoryDelta,
+    ProposalSkipped,
     TeacherProposal,
     TeacherReview,
     TurnVerdict,
@@ -90,7 +91,8 @@ class LearningLoop:
     Args:
         env: The environment (its dataset holds every conversation the loop will play).
         make_student: Builds the student of an episode from (conversation, episode seed).
-        teacher: Reflects on finished episodes (``RuleTeacher`` or its placebo control).
+        teacher: Reflects on finished episodes and reviews writes in the paired lanes (``RuleTeacher``, its
+            placebo control, or ``crm_env.learning.llm_teacher.LlmTeacher``).
         lane: ``coach`` (inject guidance), ``paired`` (coach, and the teacher reviews each proposed write
             before the CRM sees it: ``crm_env.learning.supervised``), ``adaptive`` (coach or paired per turn:
             ``crm_env.learning.adaptive``) or ``auto`` (the student alone).
@@ -168,9 +170,7 @@ class LearningLoop:
             try:
                 action = student.act(obs)
             finally:
-                for call in student.drain_calls():
-                    usage.setdefault("student", Usage()).add(LlmCallRecord(**call.to_dict(), cost_usd=self.prices.cost(
-                        call.model, call.input_tokens, call.output_tokens, call.cached_tokens)))
+                self._account(usage, "student", student.drain_calls())
             obs, _, terminated, truncated, info = self.env.step(action)
             if "reward_breakdown" in info:
                 signal = turn_signal(info)
@@ -194,10 +194,19 @@ class LearningLoop:
         record.successes = sum(v.success for v in views)
         record.strict = record.successes == len(views) == len(conversation.turns)
         self._learn(record, episode_id, views, impact, state, emit)
+        for cause in getattr(self.teacher, "drain_skipped", list)():  # an LLM teacher's unusable replies
+            emit(ProposalSkipped, teacher=self.teacher.name, cause=cause)
+        self._account(usage, "teacher", getattr(self.teacher, "drain_calls", list)())
         emit(EpisodeEnd, episode=index, conversation_id=conversation.conversation_id, turns=record.turns,
              turn_successes=record.successes, strict_success=record.strict,
              memory_version=state.version + len(record.deltas), usage=usage)
         return record
+
+    def _account(self, usage: dict[str, Usage], role: str, calls: list[Any]) -> None:
+        """Add LLM calls to ``usage[role]``, priced (``crm_env.eval.prices``)."""
+        for call in calls:
+            usage.setdefault(role, Usage()).add(LlmCallRecord(**call.to_dict(), cost_usd=self.prices.cost(
+                call.model, call.input_tokens, call.output_tokens, call.cached_tokens)))
 
     def _select(self, retriever: Retriever, request: str, episode_id: str,
                 turn_id: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:

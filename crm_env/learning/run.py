@@ -65,7 +65,9 @@ class LearnConfig(BaseModel):
     timeout: float = Field(default=60.0, gt=0)  # seconds per LLM request
     prices: str | None = None  # a price file (crm_env.eval.prices) for the cost of the student's calls
     budget_usd: float | None = Field(default=None, gt=0)  # no episode starts once it would pass this
-    teacher: Literal["rule", "placebo"] = "rule"
+    teacher: Literal["rule", "placebo", "claude", "openai"] = "rule"
+    teacher_model: str | None = None  # an LLM teacher's model (its provider's default when None)
+    teacher_base_url: str | None = None  # an OpenAI-compatible endpoint (or a proxy) for the LLM teacher
     dataset: str = "arc-crm-1200"
     split: str | None = "train"
     episodes: int = Field(default=300, ge=1, le=1_000_000)
@@ -210,7 +212,9 @@ class LearningRun:
                 self.record = LearnRecord(
                     package_version=__version__, python=platform.python_version(),
                     config=config.model_copy(update={"memory": mask_url(config.memory),
-                                                     "base_url": mask_url(config.base_url)}), dataset_hash=digest,
+                                                     "base_url": mask_url(config.base_url),
+                                                     "teacher_base_url": mask_url(config.teacher_base_url)}),
+                    dataset_hash=digest,
                     splits_read=[source(config.dataset, config.split)],
                     simulated=config.simulated, memory_start_version=self.store.state().version)
                 write_json_atomic(out / RUN_FILE, self.record.model_dump(mode="json"))
@@ -269,11 +273,16 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
     from crm_env.envs.env import CrmEnv
     from crm_env.eval.prices import PriceTable
     from crm_env.eval.progress import Progress
+    from crm_env.learning.llm_teacher import build_teacher
     from crm_env.learning.loop import LearningLoop
-    from crm_env.learning.teacher import TEACHERS
 
     console = console or sys.stdout
     stopped = False
+    if not resume:  # a missing API key or a bad price file is refused before anything is written
+        PriceTable.from_file(config.prices)
+        if not config.simulated:
+            build_agent(config.student, model=config.model, base_url=config.base_url, timeout=config.timeout)
+        build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
     run = LearningRun(config, out, resume=resume, given=given)
     config = run.config
     try:
@@ -290,9 +299,9 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             return build_agent(config.student, conversations=[conv], model=config.model, base_url=config.base_url,
                                seed=seed, timeout=config.timeout)
 
-        student(run.conversations[0], 0)  # a missing API key is refused before the first episode
         env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
-        loop = LearningLoop(env, student, TEACHERS[config.teacher](), lane=config.lane, seed=config.seed,
+        teacher = build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
+        loop = LearningLoop(env, student, teacher, lane=config.lane, seed=config.seed,
                             budget_tokens=config.budget_tokens, prices=prices)
         if loop.policy is not None:  # the adaptive lane's estimates, as the run's events left them
             loop.policy.replay(run.log.events)

@@ -146,7 +146,7 @@ class RuleTeacher:
                           expected_effect=rule.expected_effect,
                           rationale=f"{rule.name} on {len(seen)} failed turn(s) of {episode_id}",
                           evidence=tuple(Evidence(episode_id=episode_id, turn_id=t.turn_id,
-                                                  rationale=_why(t)) for t in seen))
+                                                  rationale=why_failed(t)) for t in seen))
             proposals.append((entry, f"rule {rule.name!r} fired on turn(s) {', '.join(str(t.turn_id) for t in seen)}"))
         return proposals
 
@@ -183,7 +183,8 @@ def placebo_instruction(length: int) -> str:
 TEACHERS = {t.name: t for t in (RuleTeacher, PlaceboTeacher)}
 
 
-def _why(turn: TurnView) -> str:
+def why_failed(turn: TurnView) -> str:
+    """What failed in a turn, as the evidence of an entry: failed checks with their rationale, tool errors."""
     failed = [f"{name}: {rationale}" for name, (status, rationale) in turn.components.items()
               if status in ("fail", "undecided")]
     errors = [f"{a.tool}: {a.error}" for a in turn.actions if not a.ok and a.error]

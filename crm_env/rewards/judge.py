@@ -82,8 +82,8 @@ class JudgeClient(Protocol):
 
 class ProviderClient:
     """What both provider clients share: the shared SDK client (``crm_env.providers.clients``), our
-    bounded retries (the SDK's are off) and an ``LlmCall`` (role ``judge``) per answered request, kept in
-    ``calls`` until ``drain_calls``. The key is read from ``$api_key_env`` at each call, never stored.
+    bounded retries (the SDK's are off) and an ``LlmCall`` (role ``judge``, or ``role``) per answered
+    request, kept in ``calls`` until ``drain_calls``. The key is read from ``$api_key_env`` at each call, never stored.
 
     Args:
         model: Model name.
@@ -99,8 +99,11 @@ class ProviderClient:
     key_variable = ""
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
-                 timeout: float = 60.0, retry: RetryPolicy | None = None) -> None:
+                 timeout: float = 60.0, retry: RetryPolicy | None = None, role: str = "judge",
+                 max_tokens: int = 400) -> None:
         self.model = model
+        self.role = role  # whose calls these are in the cost by role ("judge", "teacher")
+        self.max_tokens = max_tokens
         self.base_url = base_url
         self.api_key_env = api_key_env or self.key_variable
         self.timeout = timeout
@@ -112,7 +115,7 @@ class ProviderClient:
         started = time.perf_counter()
         answer, attempts = call_with_retries(lambda: self._request(system, prompt), self.retry, self._rng)
         text, usage = answer
-        self.calls.append(LlmCall.of("judge", self.provider, usage, time.perf_counter() - started, attempts))
+        self.calls.append(LlmCall.of(self.role, self.provider, usage, time.perf_counter() - started, attempts))
         return text
 
     def drain_calls(self) -> list[LlmCall]:
@@ -154,7 +157,7 @@ class AnthropicClient(ProviderClient):
     def _request(self, system: str, prompt: str) -> tuple[str, TokenUsage]:
         with malformed_response_guard(self.provider):
             response = self._sdk().messages.create(
-                model=self.model, max_tokens=400, system=system,
+                model=self.model, max_tokens=self.max_tokens, system=system,
                 messages=[{"role": "user", "content": prompt}], **anthropic_sampling(self.model, TEMPERATURE),
             )
         text = "".join(getattr(block, "text", "") for block in response.content)
