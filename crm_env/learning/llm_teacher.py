@@ -85,14 +85,14 @@ class LlmTeacher:
         for item in data["entries"]:
             try:
                 if not isinstance(item, dict):
-                    raise ValueError("an entry must be a JSON object")
+                    raise TypeError("an entry must be a JSON object")
                 entry = Entry(cue=Cue(keywords=tuple(str(k) for k in item.get("keywords") or ())),
                               instruction=str(item.get("instruction", "")),
                               expected_effect=str(item.get("expected_effect") or "fewer failed turns"),
                               rationale=str(item.get("rationale") or f"the {self.name} teacher on {episode_id}"),
                               evidence=tuple(Evidence(episode_id=episode_id, turn_id=t.turn_id, rationale=why_failed(t))
                                              for t in failed))
-            except (ValidationError, ValueError) as exc:
+            except (ValidationError, ValueError, TypeError) as exc:
                 self.skipped.append(f"{episode_id}: an entry does not validate: {str(exc).splitlines()[0][:300]}")
                 continue
             out.append((entry, f"the {self.name} teacher on turn(s) {', '.join(str(t.turn_id) for t in failed)}"))

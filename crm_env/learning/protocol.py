@@ -169,9 +169,9 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
     from crm_env.learning.guided import PlaybookAgent, ablated, placebo, without
     from crm_env.learning.memory import fold, import_json
     from crm_env.learning.retrieval import Retriever
+    from crm_env.learning.run import MEMORY_FILE, RUN_FILE, LearnConfig, RunStopped, run_learning
     from crm_env.learning.supervised import SupervisedAgent
     from crm_env.learning.teacher import TEACHERS
-    from crm_env.learning.run import MEMORY_FILE, RUN_FILE, LearnConfig, RunStopped, run_learning
     from crm_env.learning.uplift import summarize_protocol, write_outputs
     from crm_env.learning.uplift_report import headline
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from crm_env.agents.base import SUPERVISOR_REJECTED, Agent, LlmCall, Observation
+from crm_env.errors import UnknownToolError
 from crm_env.schema.enums import ToolKind
 from crm_env.tools import get_spec
 
@@ -45,7 +46,7 @@ class Review:
 def is_write(tool: str) -> bool:
     try:
         return get_spec(tool).kind is ToolKind.WRITE
-    except Exception:  # an unknown tool: the env answers it with an error; nothing to review
+    except UnknownToolError:  # the env answers it with an error; nothing to review
         return False
 
 

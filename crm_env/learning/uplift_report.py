@@ -107,8 +107,9 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
                    f"{run['churn']['retired']} |")
     out += ["", "## The playbook (each ordering's active entries, most injected first, with provenance)"]
     for r, run in enumerate(summary["learning"]):
-        out += ["", f"Ordering {r}:", "", "| entry | instruction | cue | evidence (first) | injected | success with | "
-                "why active |", "|---|---|---|---|---|---|---|"]
+        out += ["", f"Ordering {r}:", "",
+                "| entry | instruction | cue | evidence (first) | injected | success with | why active |",
+                "|---|---|---|---|---|---|---|"]
         out += [f"| `{e['entry_id']}` | {e['instruction']} | {', '.join(map(str, e['cue']))} | {e['evidence']} "
                 f"({e['first_evidence']}) | {e['injected']} | {e['success_with']} | {e['status_reason']} |"
                 for e in run["playbook"][:PLAYBOOK_ROWS]]
