@@ -185,7 +185,7 @@ def run_bundle(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from crm_env.learning.bundle import verify
+    from crm_env.learning.bundle import simulated, verify
 
     problems = verify(Path(args.bundle))
     for problem in problems:
@@ -193,7 +193,8 @@ def run_verify(args: argparse.Namespace) -> int:
     if problems:
         print(f"{args.bundle}: {len(problems)} problem(s); the bundle does not verify")
         return 1
-    print(f"{args.bundle}: verified (every file matches its manifest hash; every figure recomputes from the raw files)")
+    print(f"{args.bundle}: verified (every file matches its manifest hash; every figure recomputes from the raw files)"
+          + ("; a SIMULATED run: its figures test the machinery, not a model" if simulated(Path(args.bundle)) else ""))
     return 0
 
 

@@ -52,8 +52,10 @@ def _members(run_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def _verify_text(version: str) -> str:
+def _verify_text(version: str, simulated: bool) -> str:
     return "\n".join([
+        *([("**SIMULATED run** (scripted student): its figures test the machinery and support no claim about "
+            "a model."), ""] if simulated else []),
         "# Verifying this bundle", "",
         f"Made by crm_env {version}. On a clean machine with that version installed:", "",
         "    crm-env learn verify BUNDLE.tar.gz     # every file against MANIFEST.json, every figure recomputed",
@@ -76,9 +78,9 @@ def bundle(run_dir: Path, target: Path) -> Path:
     from crm_env import __version__
     from crm_env.learning.protocol import write_report
 
-    write_report(run_dir)  # refuses a protocol whose phases have not all run
+    summary = write_report(run_dir)  # refuses a protocol whose phases have not all run
     files = _members(run_dir)
-    files[VERIFY] = _verify_text(__version__).encode()
+    files[VERIFY] = _verify_text(__version__, summary["simulated"]).encode()
     manifest = {"format": BUNDLE_FORMAT, "package_version": __version__,
                 "files": {name: _sha256(data) for name, data in sorted(files.items())}}
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True).encode()
@@ -114,6 +116,13 @@ def _extract(path: Path, into: Path) -> dict[str, bytes]:
         (into / name).parent.mkdir(parents=True, exist_ok=True)
         (into / name).write_bytes(data)
     return files
+
+
+def simulated(path: Path) -> bool:
+    """Whether a bundle holds a run with simulated agents (its ``protocol.json`` says so)."""
+    with tarfile.open(path, mode="r:gz") as tar:
+        handle = tar.extractfile("protocol.json")
+        return bool(handle is not None and json.loads(handle.read()).get("simulated"))
 
 
 def verify(path: Path) -> list[str]:

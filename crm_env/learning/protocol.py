@@ -147,13 +147,12 @@ def spent(out: Path) -> float:
     return total
 
 
-def window_versions(learning_dir: Path) -> list[int]:
+def learned_windows(learning_dir: Path) -> list[int]:
     """The memory's version at the end of each whole window of a learning run (from its events)."""
     from crm_env.learning.events import EpisodeEnd, read_events
-    from crm_env.learning.run import EVENTS_FILE, WINDOW
+    from crm_env.learning.run import EVENTS_FILE, window_versions
 
-    ends = [e for e in read_events(learning_dir / EVENTS_FILE)[0] if isinstance(e, EpisodeEnd)]
-    return [ends[(w + 1) * WINDOW - 1].memory_version for w in range(len(ends) // WINDOW)]
+    return window_versions([e for e in read_events(learning_dir / EVENTS_FILE)[0] if isinstance(e, EpisodeEnd)])
 
 
 def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, given: dict[str, Any] | None = None,
@@ -167,11 +166,11 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
     from crm_env.eval.job import run_eval
     from crm_env.eval.runner import default_agent_factory
     from crm_env.learning.guided import PlaybookAgent, ablated, placebo, without
+    from crm_env.learning.llm_teacher import build_teacher
     from crm_env.learning.memory import fold, import_json
     from crm_env.learning.retrieval import Retriever
     from crm_env.learning.run import MEMORY_FILE, RUN_FILE, LearnConfig, RunStopped, run_learning
     from crm_env.learning.supervised import SupervisedAgent
-    from crm_env.learning.teacher import TEACHERS
     from crm_env.learning.uplift import summarize_protocol, write_outputs
     from crm_env.learning.uplift_report import headline
 
@@ -196,7 +195,8 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
             factory = lambda conv, trial, seed: PlaybookAgent(base(conv, trial, seed), retriever,
                                                                config.budget_tokens)
         elif supervised:
-            factory = lambda conv, trial, seed: SupervisedAgent(base(conv, trial, seed), TEACHERS[config.teacher]())
+            teacher = build_teacher(config.teacher, None, None, config.timeout)
+            factory = lambda conv, trial, seed: SupervisedAgent(base(conv, trial, seed), teacher)
         print(f"[{phase}] held-out evaluation -> {directory}", file=console, flush=True)
         resume = (directory / "run.json").is_file()
         given = {"budget_usd": run_config.budget_usd, "timeout": config.timeout} if resume else {}
@@ -230,7 +230,7 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
         deltas = import_json((directory / MEMORY_FILE).read_text(encoding="utf-8"))
         state = fold(deltas)
         if config.probe:
-            for w, version in enumerate(window_versions(directory)):
+            for w, version in enumerate(learned_windows(directory)):
                 evaluate(f"probe-{r}-{w}", fold(deltas, version), probe=True)
         evaluate(f"frozen-{r}", state)
         evaluate(f"placebo-{r}", placebo(state))

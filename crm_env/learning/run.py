@@ -343,6 +343,11 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
     return summary
 
 
+def window_versions(ends: list[EpisodeEnd]) -> list[int]:
+    """The memory's version at the end of each whole window of ``WINDOW`` episodes (from their ends)."""
+    return [ends[(w + 1) * WINDOW - 1].memory_version for w in range(len(ends) // WINDOW)]
+
+
 def spent(events: list[Any]) -> float:
     """USD spent by every role in the episodes of ``events``."""
     return sum(u.cost_usd for e in events if isinstance(e, EpisodeEnd) for u in e.usage.values())

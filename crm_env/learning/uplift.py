@@ -32,7 +32,6 @@ One definition each:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +49,8 @@ SUMMARY_FILE, REPORT_FILE = "summary.json", "report.md"
 Counts = dict[str, tuple[float, float, float, float]]  # conversation -> (strict ok, episodes, turns ok, turns)
 
 
-def phase_counts(run_dir: Path, intents: set[str] | None = None) -> Counts:
-    """Per conversation of a held-out phase: strict successes, episodes, turn successes, turns (only the
-    turns of ``intents`` when given, and only conversations that have one).
+def phase_lines(run_dir: Path) -> list[ResultLine]:
+    """A phase's result lines (the last one per episode; infrastructure failures included).
 
     Raises:
         ConfigError: The phase has no results (it has not run).
@@ -60,7 +58,13 @@ def phase_counts(run_dir: Path, intents: set[str] | None = None) -> Counts:
     path = run_dir / RESULTS_FILE
     if not path.is_file():
         raise ConfigError(f"{run_dir} holds no {RESULTS_FILE}: run or resume the protocol first")
-    groups = metrics.by_conversation(load_results(path).completed)
+    return list(load_results(path).lines.values())
+
+
+def phase_counts(lines: list[ResultLine], intents: set[str] | None = None) -> Counts:
+    """Per conversation of a phase: strict successes, episodes, turn successes, turns over its completed
+    episodes (only the turns of ``intents`` when given, and only conversations that have one)."""
+    groups = metrics.by_conversation(line for line in lines if line.status == "completed")
     strict, episodes = metrics.episode_counts(groups)
     turns_ok, turns = metrics.turn_counts(groups, metrics.turn_success,
                                           (lambda t: t.intent in intents) if intents is not None else lambda t: True)
@@ -68,10 +72,10 @@ def phase_counts(run_dir: Path, intents: set[str] | None = None) -> Counts:
             if n}
 
 
-def turn_outcomes(run_dir: Path) -> dict[tuple[str, int, int], bool]:
-    """Every turn of a phase: (conversation, trial, turn) -> success."""
+def turn_outcomes(lines: list[ResultLine]) -> dict[tuple[str, int, int], bool]:
+    """Every turn of a phase's completed episodes: (conversation, trial, turn) -> success."""
     return {(line.conversation_id, line.trial, t.turn_id): t.success
-            for line in load_results(run_dir / RESULTS_FILE).completed for t in line.turns}
+            for line in lines if line.status == "completed" for t in line.turns}
 
 
 def forgetting(windows: list[dict[tuple[str, int, int], bool]]) -> list[dict[str, Any]]:
@@ -124,19 +128,10 @@ def paired_uplift(baseline: Counts, treated: Counts, which: str = "strict") -> d
             "conversations": m}
 
 
-def flip_rate(run_dir: Path) -> float | None:
+def flip_rate(counts: Counts) -> float | None:
     """Conversations whose trials disagree / conversations with at least two trials."""
-    counts = phase_counts(run_dir)
     several = [(s, e) for s, e, _, _ in counts.values() if e >= 2]
     return round(sum(0 < s < e for s, e in several) / len(several), 6) if several else None
-
-
-def _cost(lines: list[ResultLine]) -> dict[str, float]:
-    by_role: dict[str, float] = {}
-    for line in lines:
-        for role, usage in line.usage.items():
-            by_role[role] = round(by_role.get(role, 0.0) + usage.cost_usd, 6)
-    return by_role
 
 
 def _learning(run_dir: Path) -> dict[str, Any]:
@@ -144,7 +139,8 @@ def _learning(run_dir: Path) -> dict[str, Any]:
     episode, USD), its final memory and churn: from its events and memory export."""
     from crm_env.learning.entries import Lifecycle
     from crm_env.learning.events import EpisodeEnd, TeacherProposal, TeacherReview, read_events
-    from crm_env.learning.run import EVENTS_FILE, WINDOW
+    from crm_env.learning.memory import fold
+    from crm_env.learning.run import EVENTS_FILE, WINDOW, window_versions
 
     events = read_events(run_dir / EVENTS_FILE)[0]
     ends = [e for e in events if isinstance(e, EpisodeEnd)]
@@ -167,11 +163,14 @@ def _learning(run_dir: Path) -> dict[str, Any]:
                 "cost_usd": round(sum(u.cost_usd for e in group for u in e.usage.values()), 6)}
 
     curve = [window(ends[i:i + WINDOW], i) for i in range(0, len(ends), WINDOW)]
-    state = _memory(run_dir)
-    changes = [d.change for d in _deltas(run_dir)]
+    deltas = _deltas(run_dir)
+    state = fold(deltas)
+    changes = [d.change for d in deltas]
     ops = [c.op for c in changes]
     retired = sum(1 for c in changes if c.op == "set_status" and c.status is Lifecycle.RETIRED)
     return {
+        "state": state,  # the final memory (kept out of summary.json)
+        "window_versions": window_versions(ends),
         "episodes": len(ends), "curve": curve,
         "memory": {"version": state.version, **{s.value: len(state.by_status(s)) for s in Lifecycle}},
         "churn": {"added": ops.count("add"), "retired": retired},
@@ -188,12 +187,6 @@ def _deltas(run_dir: Path) -> list[Any]:
     from crm_env.learning.memory import import_json
 
     return import_json((run_dir / "memory.json").read_text(encoding="utf-8"))
-
-
-def _memory(run_dir: Path) -> Any:
-    from crm_env.learning.memory import fold
-
-    return fold(_deltas(run_dir))
 
 
 def _band(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -220,7 +213,7 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         ConfigError: No protocol there, or a phase that has not run.
     """
     from crm_env.learning.guided import ablated
-    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, SUPERVISED, ProtocolRecord, window_versions
+    from crm_env.learning.protocol import BASELINE, PROTOCOL_FILE, SUPERVISED, ProtocolRecord
 
     path = out / PROTOCOL_FILE
     if not path.is_file():
@@ -228,10 +221,16 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
     record = ProtocolRecord.model_validate_json(path.read_text(encoding="utf-8"))
     config = record.config
     orderings = range(config.orderings)
-    baseline = phase_counts(out / BASELINE)
-    supervised = phase_counts(out / SUPERVISED)
-    frozen = [phase_counts(out / f"frozen-{r}") for r in orderings]
-    placebos = [phase_counts(out / f"placebo-{r}") for r in orderings]
+    lines: dict[str, list[ResultLine]] = {}  # each phase's results, read once
+
+    def counts(phase: str, intents: set[str] | None = None) -> Counts:
+        if phase not in lines:
+            lines[phase] = phase_lines(out / phase)
+        return phase_counts(lines[phase], intents)
+
+    baseline, supervised = counts(BASELINE), counts(SUPERVISED)
+    frozen = [counts(f"frozen-{r}") for r in orderings]
+    placebos = [counts(f"placebo-{r}") for r in orderings]
     learning = [_learning(out / f"learning-{r}") for r in orderings]
     block = {}
     for which in ("strict", "turn"):
@@ -245,29 +244,27 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         }
     entries = []
     for r in orderings:
-        for entry in ablated(_memory(out / f"learning-{r}"), config.ablate):
-            directory = out / f"ablate-{r}-{entry.id}"
+        for entry in ablated(learning[r]["state"], config.ablate):
+            ablation = counts(f"ablate-{r}-{entry.id}")
             entries.append({"ordering": r, "entry_id": entry.id, "instruction": entry.instruction,
                             "cue": list(entry.cue.keywords) or [entry.cue.regex],
                             "injected_while_learning": entry.impact.injected,
-                            "strict": paired_uplift(phase_counts(directory), frozen[r], "strict"),
-                            "turn": paired_uplift(phase_counts(directory), frozen[r], "turn")})
+                            "strict": paired_uplift(ablation, frozen[r], "strict"),
+                            "turn": paired_uplift(ablation, frozen[r], "turn")})
     transfer = None
     if config.hold_out_intents:
         unseen = {i.value for i in config.hold_out_intents}
         seen = {i.value for i in TaskIntent} - unseen
         transfer = {"intents": sorted(unseen), **{
-            name: paired_uplift(phase_counts(out / BASELINE, group),
-                                averaged([phase_counts(out / f"frozen-{r}", group) for r in orderings]), "turn")
+            name: paired_uplift(counts(BASELINE, group), averaged([counts(f"frozen-{r}", group) for r in orderings]),
+                                "turn")
             for name, group in (("held_out_intent_turns", unseen), ("other_turns", seen))}}
     phases = [BASELINE, SUPERVISED, *(f"frozen-{r}" for r in orderings), *(f"placebo-{r}" for r in orderings),
               *(f"ablate-{e['ordering']}-{e['entry_id']}" for e in entries)]
-    costs, pass_k, flips = {}, {}, {}
-    for phase in phases:
-        lines = load_results(out / phase / RESULTS_FILE).completed
-        costs[phase] = _cost(lines)
-        pass_k[phase] = json.loads((out / phase / SUMMARY_FILE).read_text(encoding="utf-8")).get("pass_hat_k", [])
-        flips[phase] = flip_rate(out / phase)
+    costs = {phase: {role: u["cost_usd"] for role, u in metrics.usage_by_role(lines[phase]).items()}
+             for phase in phases}
+    pass_k = {phase: metrics.pass_k_table(metrics.by_conversation(l for l in lines[phase] if l.status == "completed"),
+                                          config.trials, config.seed) for phase in phases}
     frozen_cost = sum(sum(costs[f"frozen-{r}"].values()) for r in orderings)
     frozen_strict = sum(s for f in frozen for s, _, _, _ in f.values())
     return {
@@ -277,13 +274,13 @@ def summarize_protocol(out: Path) -> dict[str, Any]:
         "held_out_conversations": len(baseline),
         "uplift": block,
         "pass_hat_k": pass_k,
-        "flip_rate": flips,
+        "flip_rate": {phase: flip_rate(counts(phase)) for phase in phases},
         "entry_impact": entries,
         "transfer": transfer,
-        "forgetting": [forgetting([turn_outcomes(out / f"probe-{r}-{w}")
-                                   for w in range(len(window_versions(out / f"learning-{r}")))])
+        "forgetting": [forgetting([turn_outcomes(phase_lines(out / f"probe-{r}-{w}"))
+                                   for w in range(len(learning[r]["window_versions"]))])
                        if config.probe else [] for r in orderings],
-        "learning": learning,
+        "learning": [{k: v for k, v in run.items() if k not in ("state", "window_versions")} for run in learning],
         "learning_curve_band": _band([run["curve"] for run in learning]),
         "cost_usd": {"by_phase": costs, "total": round(sum(sum(c.values()) for c in costs.values()), 6),
                      "frozen_per_strict_success": round(frozen_cost / frozen_strict, 6) if frozen_strict else None},

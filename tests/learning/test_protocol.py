@@ -193,7 +193,9 @@ def test_a_bundle_verifies_and_a_tampered_one_does_not(protocol: Path, tmp_path:
             "events.schema.json", "baseline/results.jsonl", "learning-0/memory.json", "learning-0/events.jsonl",
             "learning-0/memory.db", "frozen-1/run.json"} <= names
     assert main(["learn", "verify", str(target)]) == 0
-    capsys.readouterr()
+    assert "a SIMULATED run" in capsys.readouterr().out
+    with tarfile.open(target, "r:gz") as tar:
+        assert tar.extractfile("VERIFY.md").read().startswith(b"**SIMULATED run**")  # type: ignore[union-attr]
     changed = tmp_path / "changed.tar.gz"
     _repack(target, changed, _flip_first_result, manifest_too=False)
     assert main(["learn", "verify", str(changed)]) == 1
