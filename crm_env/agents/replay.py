@@ -115,7 +115,9 @@ class ReplayAgent(OfflineAgent):
         self._names = NameBook(conv.initial_records)
         self._start_episode(conv)
 
-    def act(self, observation: Observation) -> str:
+    def witness(self, observation: Observation) -> None:
+        """See an observation another actor answers (the ``escalate`` lane): the turns and results it
+        holds feed this agent's names and cross-turn references as if it had played them."""
         if self._conv is None:
             raise RuntimeError(f"call reset(conversation_id) on the {self.name} agent before act()")
         turn_index = int(observation.get("turn", 0))
@@ -126,6 +128,9 @@ class ReplayAgent(OfflineAgent):
             self._begin_turn(turn_index)
         else:
             self._observe(observation.get("last_result") or "{}")
+
+    def act(self, observation: Observation) -> str:
+        self.witness(observation)
         state = self._state
         assert state is not None
         if state.queue:

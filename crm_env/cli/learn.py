@@ -8,11 +8,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 from pydantic import ValidationError
 
 from crm_env.cli.codes import EXIT_INFRA, EXIT_INTERRUPTED
 from crm_env.errors import flag_error
+from crm_env.learning.events import Lane
 
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
 _FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "teacher_model",
@@ -51,10 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--dataset", default=None, help="packaged dataset or JSONL path (default arc-crm-1200)")
     run.add_argument("--split", default=None, help="split of a packaged dataset (default train; test is refused)")
     run.add_argument("--episodes", type=int, default=None, metavar="N", help="episodes to play (default 300)")
-    run.add_argument("--lane", choices=("auto", "coach", "paired", "adaptive"), default=None,
+    run.add_argument("--lane", choices=get_args(Lane), default=None,
                      help="coach (default): guidance injected before each turn; paired: coach, and the teacher "
-                          "reviews each proposed write before the CRM sees it; adaptive: paired on cues where the "
-                          "student fails or drifts, coach elsewhere; auto: the student alone")
+                          "reviews each proposed write before the CRM sees it; escalate: coach, and the teacher takes "
+                          "a turn over after the student's repeated failure on its cue; adaptive: per turn, from the "
+                          "student's success on the cue; auto: the student alone")
     run.add_argument("--memory", default=None, metavar="URL",
                      help="learning memory: sqlite:///FILE or postgresql+psycopg://... (default: DIR/memory.db)")
     run.add_argument("--memory-name", default=None, metavar="NAME",

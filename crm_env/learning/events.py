@@ -5,7 +5,7 @@ belongs to one, the turn. The kinds (``EVENT_TYPES``) say what the loop did, how
 were injected on a turn and from which memory version (and which matched but were held out, or did not
 fit the budget), the turn's
 verdict with its breakdown, what the teacher proposed and why (and the replies it skipped), its reviews of proposed writes in the
-``paired`` lane, the ``adaptive`` lane's decisions and drift notes, each memory delta with its reason, and the
+``paired`` lane, its takeovers in the ``escalate`` lane, the ``adaptive`` lane's decisions and drift notes, each memory delta with its reason, and the
 end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
 
@@ -27,7 +27,7 @@ from crm_env.errors import ConfigError
 from crm_env.eval.results import Usage
 from crm_env.learning.entries import Delta, Entry
 
-Lane = Literal["auto", "coach", "paired", "adaptive"]
+Lane = Literal["auto", "coach", "paired", "escalate", "adaptive"]
 
 
 class _Event(BaseModel):
@@ -45,10 +45,12 @@ class GuidanceInjected(_Event):
     entry_ids: tuple[str, ...]
     withheld: tuple[str, ...] = ()  # matched, and held out by the seeded draw: the comparison group
     matched_not_injected: tuple[str, ...] = ()  # matched, but over the token budget (compared with nothing)
+    cue: tuple[str, ...] = ()  # the request's cue, in the lanes that track one (escalate, adaptive)
 
 
 class TurnVerdict(_Event):
     kind: Literal["verdict"] = "verdict"
+    actor: Literal["student", "teacher"] = "student"  # teacher: the escalate lane took the turn over
     success: bool
     reward: float
     breakdown: dict[str, Any]
@@ -79,6 +81,16 @@ class TeacherReview(_Event):
     rule: str | None = None  # why it was stopped (a rule of the teacher), when it was
     reason: str | None = None
     guidance: str | None = None  # what the student was told for its one retry
+
+
+class Takeover(_Event):
+    """The escalate lane: the teacher plays this turn after the student's repeated failure on its cue."""
+
+    kind: Literal["takeover"] = "takeover"
+    teacher: str
+    cue: tuple[str, ...]
+    failures: int = Field(ge=1)  # the student's consecutive failed turns on the cue before it
+    simulated: bool  # the rule teacher's takeover is the replay of the reference calls
 
 
 class LaneDecision(_Event):
@@ -118,10 +130,10 @@ class EpisodeEnd(_Event):
     usage: dict[str, Usage] = Field(default_factory=dict)  # LLM tokens and USD by role (none offline)
 
 
-EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, ProposalSkipped, TeacherReview, LaneDecision, DriftNote,
-               MemoryDelta, EpisodeEnd)
-Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | ProposalSkipped | TeacherReview | LaneDecision
-                  | DriftNote | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
+EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, ProposalSkipped, TeacherReview, Takeover, LaneDecision,
+               DriftNote, MemoryDelta, EpisodeEnd)
+Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | ProposalSkipped | TeacherReview | Takeover
+                  | LaneDecision | DriftNote | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 
 

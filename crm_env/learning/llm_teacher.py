@@ -12,18 +12,22 @@ A reply that is not valid JSON of that shape, or an entry that does not validate
 ``skipped`` for the loop to record (``proposal_skipped`` events); an unreadable review approves the write.
 Calls go through the providers' shared clients with our retries; each is an ``LlmCall`` with role
 ``teacher`` (``drain_calls``), for the cost by role. A provider that stays down raises
-``InfrastructureError``, which stops the run for ``--resume``.
+``InfrastructureError``, which stops the run for ``--resume``. In the ``escalate`` lane it takes turns over
+as an LLM agent on its own model (``takeover_agent``; those calls are the teacher's too).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
+from crm_env.agents.base import Agent
+from crm_env.datasets.format import Conversation
+from crm_env.errors import ConfigError
 from crm_env.learning.entries import MAX_INSTRUCTION, Cue, Entry, Evidence
 from crm_env.learning.supervised import Review, ReviewView
 from crm_env.learning.teacher import TurnView, why_failed
@@ -65,10 +69,17 @@ class LlmTeacher:
         name: The teacher's name in events ("claude", "openai").
     """
 
-    def __init__(self, client: Any, name: str) -> None:
+    def __init__(self, client: Any, name: str, make_agent: Callable[[], Agent] | None = None) -> None:
         self.client = client
         self.name = name
+        self.make_agent = make_agent
         self.skipped: list[str] = []
+
+    def takeover_agent(self, conversation: Conversation, seed: int) -> Agent:
+        """An LLM agent on the teacher's model, for the turns the ``escalate`` lane hands the teacher."""
+        if self.make_agent is None:
+            raise ConfigError(f"the {self.name} teacher was built without an agent to take turns over")
+        return self.make_agent()
 
     def reflect(self, episode_id: str, turns: Sequence[TurnView]) -> list[tuple[Entry, str]]:
         failed = [t for t in turns if not t.success]
@@ -128,6 +139,7 @@ def build_teacher(kind: str, model: str | None, base_url: str | None, timeout: f
     Raises:
         ConfigError: A missing API key (the error names the variable).
     """
+    from crm_env.agents import build_agent
     from crm_env.learning.teacher import TEACHERS
 
     if kind in TEACHERS:
@@ -137,9 +149,10 @@ def build_teacher(kind: str, model: str | None, base_url: str | None, timeout: f
 
     if kind == "claude":
         api_key("ANTHROPIC_API_KEY", base_url)  # refused now, not at the first failed episode
-        client: Any = AnthropicClient(model or "claude-haiku-4-5", base_url=base_url, timeout=timeout, role="teacher",
-                                      max_tokens=1200)
+        model = model or "claude-haiku-4-5"
+        client: Any = AnthropicClient(model, base_url=base_url, timeout=timeout, role="teacher", max_tokens=1200)
     else:
         api_key("OPENAI_API_KEY", base_url)
-        client = OpenAICompatibleClient(model or "gpt-4.1-mini", base_url=base_url, timeout=timeout, role="teacher")
-    return LlmTeacher(client, kind)
+        model = model or "gpt-4.1-mini"
+        client = OpenAICompatibleClient(model, base_url=base_url, timeout=timeout, role="teacher")
+    return LlmTeacher(client, kind, lambda: build_agent(kind, model=model, base_url=base_url, timeout=timeout))

@@ -32,6 +32,7 @@ from crm_env.eval.results import LlmCallRecord, Usage
 from crm_env.learning import curator
 from crm_env.learning.adaptive import AdaptivePolicy
 from crm_env.learning.entries import Change, CountImpact, Delta, Impact
+from crm_env.learning.escalate import Escalation, TakeoverAgent
 from crm_env.learning.events import (
     DriftNote,
     EpisodeEnd,
@@ -40,6 +41,7 @@ from crm_env.learning.events import (
     LaneDecision,
     MemoryDelta,
     ProposalSkipped,
+    Takeover,
     TeacherProposal,
     TeacherReview,
     TurnVerdict,
@@ -94,8 +96,10 @@ class LearningLoop:
         teacher: Reflects on finished episodes and reviews writes in the paired lanes (``RuleTeacher``, its
             placebo control, or ``crm_env.learning.llm_teacher.LlmTeacher``).
         lane: ``coach`` (inject guidance), ``paired`` (coach, and the teacher reviews each proposed write
-            before the CRM sees it: ``crm_env.learning.supervised``), ``adaptive`` (coach or paired per turn:
-            ``crm_env.learning.adaptive``) or ``auto`` (the student alone).
+            before the CRM sees it: ``crm_env.learning.supervised``), ``escalate`` (coach, and the teacher
+            takes a turn over after the student's repeated failure on its cue: ``crm_env.learning.escalate``),
+            ``adaptive`` (coach, paired or escalate per turn: ``crm_env.learning.adaptive``) or ``auto``
+            (the student alone).
         seed: The run seed (holdout draws).
         budget_tokens: The playbook's token budget per turn.
     """
@@ -109,6 +113,7 @@ class LearningLoop:
         self.teacher = teacher
         self.lane = lane
         self.policy = AdaptivePolicy() if lane == "adaptive" else None
+        self.escalation = Escalation() if lane in ("escalate", "adaptive") else None
         self.seed = seed
         self.budget_tokens = budget_tokens
         self._telemetry: list[dict[str, Any]] = []
@@ -133,7 +138,9 @@ class LearningLoop:
 
         retriever = self._retrieve(state)
         student = self.make_student(conversation, seed)
-        supervised = None
+        taker = supervised = None
+        if self.escalation is not None:  # the teacher may take turns over
+            student = taker = TakeoverAgent(student, self.teacher.takeover_agent(conversation, seed))
         if self.lane in ("paired", "adaptive"):  # the teacher reviews each proposed write before the CRM sees it
             student = supervised = SupervisedAgent(student, self.teacher, lambda review: emit(
                 TeacherReview, turn_id=conversation.turns[int(review["turn"])].turn_id, teacher=self.teacher.name,
@@ -144,28 +151,37 @@ class LearningLoop:
         obs, _ = self.env.reset(seed=seed, options={"conversation_id": conversation.conversation_id})
         student.reset(conversation.conversation_id)
         impact: dict[str, list[int]] = {}  # entry id -> [injected, success_with, without, success_without]
+        teacher_turns: set[int] = set()  # turns the escalate lane handed the teacher
         views: list[TurnView] = []
         usage: dict[str, Usage] = {}  # the student's LLM calls (none offline)
         request: str | None = None
         injected: tuple[str, ...] = ()
         without: tuple[str, ...] = ()
         over: tuple[str, ...] = ()
+        taken_over = False
         while True:
             if request is None:
                 request = str(obs["user_message"])
                 turn_id = conversation.turns[len(views)].turn_id
                 injected, without, over = self._select(retriever, request, episode_id, turn_id)
                 lane = self.lane
-                cue = cue_words(request) if self.policy is not None else ()
+                cue = cue_words(request) if self.escalation is not None else ()
                 if self.policy is not None and supervised is not None:
                     decision = self.policy.decide(cue)
                     lane, supervised.active = decision.lane, decision.lane == "paired"  # type: ignore[assignment]
                     emit(LaneDecision, turn_id=turn_id, lane=lane, cue=cue, rate=decision.rate,
                          turns=decision.turns, why=decision.why)
-                if lane != "auto":
+                if taker is not None and self.escalation is not None:
+                    taken_over = taker.taking_over = lane == "escalate" and self.escalation.due(cue)
+                if taken_over:  # the teacher's turn: nothing for the student, nothing to compare
+                    injected, without, over = (), (), ()
+                elif lane != "auto":
                     student.guide(list(dict.fromkeys(state.entries[rid].instruction for rid in injected)))
                 emit(GuidanceInjected, turn_id=turn_id, lane=lane, memory_version=state.version,
-                     entry_ids=injected, withheld=without, matched_not_injected=over)
+                     entry_ids=injected, withheld=without, matched_not_injected=over, cue=cue)
+                if taken_over and taker is not None and self.escalation is not None:
+                    emit(Takeover, turn_id=turn_id, teacher=self.teacher.name, cue=cue,
+                         failures=self.escalation.failures(cue), simulated=taker.expert.simulated)
                 telemetry.clear()
             try:
                 action = student.act(obs)
@@ -174,10 +190,14 @@ class LearningLoop:
             obs, _, terminated, truncated, info = self.env.step(action)
             if "reward_breakdown" in info:
                 signal = turn_signal(info)
-                emit(TurnVerdict, turn_id=turn_id, success=signal.success, reward=signal.reward,
-                     breakdown=signal.breakdown)
+                emit(TurnVerdict, turn_id=turn_id, actor="teacher" if taken_over else "student",
+                     success=signal.success, reward=signal.reward, breakdown=signal.breakdown)
                 views.append(_view(turn_id, request, telemetry, signal))
-                if self.policy is not None:
+                if taken_over:
+                    teacher_turns.add(turn_id)
+                if self.escalation is not None:
+                    self.escalation.record(cue, signal.success, taken_over)
+                if self.policy is not None and not taken_over:
                     drift = self.policy.record(cue, signal.success)
                     if drift is not None:
                         emit(DriftNote, turn_id=turn_id, cue=drift.cue, recent=drift.recent, previous=drift.previous,
@@ -193,10 +213,12 @@ class LearningLoop:
         record.turns = len(views)
         record.successes = sum(v.success for v in views)
         record.strict = record.successes == len(views) == len(conversation.turns)
-        self._learn(record, episode_id, views, impact, state, emit)
+        self._learn(record, episode_id, [v for v in views if v.turn_id not in teacher_turns], impact, state, emit)
         for cause in getattr(self.teacher, "drain_skipped", list)():  # an LLM teacher's unusable replies
             emit(ProposalSkipped, teacher=self.teacher.name, cause=cause)
         self._account(usage, "teacher", getattr(self.teacher, "drain_calls", list)())
+        if taker is not None:
+            self._account(usage, "teacher", taker.drain_expert_calls())
         emit(EpisodeEnd, episode=index, conversation_id=conversation.conversation_id, turns=record.turns,
              turn_successes=record.successes, strict_success=record.strict,
              memory_version=state.version + len(record.deltas), usage=usage)

@@ -34,9 +34,10 @@ from crm_env.learning.events import (
     EventLog,
     GuidanceInjected,
     Lane,
-    LaneDecision,
     MemoryDelta,
+    Takeover,
     TeacherReview,
+    TurnVerdict,
 )
 from crm_env.learning.memory import PlaybookState, export_json, import_json
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
@@ -305,6 +306,8 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
                             budget_tokens=config.budget_tokens, prices=prices)
         if loop.policy is not None:  # the adaptive lane's estimates, as the run's events left them
             loop.policy.replay(run.log.events)
+        if loop.escalation is not None:
+            loop.escalation.replay(run.log.events)
         bar = Progress(config.episodes, stream=stream, enabled=progress, done=min(run.done, config.episodes),
                        label="learn")
         try:
@@ -375,16 +378,41 @@ def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> d
         "simulated": config.simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
         "seed": config.seed, "episodes_planned": config.episodes, **block(ends),
         "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
-        "reviews": {"writes_reviewed": sum(isinstance(e, TeacherReview) for e in events),
-                    "interventions": sum(isinstance(e, TeacherReview) and not e.approved for e in events)},
-        "lane_decisions": {lane: sum(isinstance(e, LaneDecision) and e.lane == lane for e in events)
-                           for lane in ("coach", "paired")} if config.lane == "adaptive" else None,
+        "student_turn_success": student_success(events),
+        "interventions": interventions(events),
         "drift_notes": sum(isinstance(e, DriftNote) for e in events),
         "cost_usd": {role: round(sum(e.usage[role].cost_usd for e in ends if role in e.usage), 6)
                      for role in sorted({r for e in ends for r in e.usage})},
         "window": WINDOW, "windows": windows,
         "memory": {"version": state.version, **{s.value: len(state.by_status(s)) for s in Lifecycle}},
     }
+
+
+def student_success(events: list[Any]) -> float | None:
+    """Turn success over the turns the student played (the escalate lane hands some to the teacher)."""
+    played = [e.success for e in events if isinstance(e, TurnVerdict) and e.actor == "student"]
+    return sum(played) / len(played) if played else None
+
+
+def interventions(events: list[Any]) -> dict[str, dict[str, int]]:
+    """Per lane a turn was played in: its turns, those with guidance injected, the writes the teacher
+    reviewed and stopped (paired), the turns it took over (escalate)."""
+    lane_of: dict[tuple[str, int | None], str] = {}
+    out: dict[str, dict[str, int]] = {}
+    for event in events:
+        key = (event.episode_id, event.turn_id)
+        if isinstance(event, GuidanceInjected):
+            lane_of[key] = event.lane
+            counts = out.setdefault(event.lane, dict.fromkeys(
+                ("turns", "guided", "writes_reviewed", "writes_stopped", "taken_over"), 0))
+            counts["turns"] += 1
+            counts["guided"] += bool(event.entry_ids)
+        elif isinstance(event, TeacherReview) and key in lane_of:
+            out[lane_of[key]]["writes_reviewed"] += 1
+            out[lane_of[key]]["writes_stopped"] += not event.approved
+        elif isinstance(event, Takeover) and key in lane_of:
+            out[lane_of[key]]["taken_over"] += 1
+    return dict(sorted(out.items()))
 
 
 def headline(summary: dict[str, Any]) -> str:
@@ -399,4 +427,9 @@ def headline(summary: dict[str, Any]) -> str:
     memory = summary["memory"]
     lines.append(f"memory v{memory['version']}: {memory['active']} active, {memory['candidate']} candidate, "
                  f"{memory['retired']} retired; guidance on {summary['turns_with_guidance']} turn(s)")
+    lines += [f"lane {lane}: {c['turns']} turn(s), {c['guided']} guided, {c['writes_stopped']} of "
+              f"{c['writes_reviewed']} reviewed write(s) stopped, {c['taken_over']} taken over"
+              for lane, c in summary["interventions"].items()]
+    if any(c["taken_over"] for c in summary["interventions"].values()):
+        lines.append(f"student turn success (turns it played) {pct(summary['student_turn_success'])}")
     return "\n".join(lines)

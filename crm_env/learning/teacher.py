@@ -10,7 +10,8 @@ instruction it proposes; the cue is built from the request's own words: the reco
 it mentions (``cue_words``). One proposal per rule per episode, with the turns as evidence.
 
 In the ``paired`` lane (``crm_env.learning.supervised``) it also reviews each proposed write before the CRM
-sees it (``review``): what the declaration of the tool refuses.
+sees it (``review``): what the declaration of the tool refuses. In the ``escalate`` lane its takeover is
+simulated (``takeover_agent``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from crm_env.agents.base import Agent
+from crm_env.agents.replay import ReplayAgent
+from crm_env.datasets.format import Conversation
 from crm_env.errors import CrmEnvError
 from crm_env.learning.entries import Cue, Entry, Evidence
 from crm_env.learning.supervised import Review, ReviewView
@@ -126,6 +130,11 @@ class RuleTeacher:
             return Review(rule.name if rule else "invalid_arguments", message,
                           rule.instruction if rule else INVALID_ARGUMENTS)
         return None
+
+    def takeover_agent(self, conversation: Conversation, seed: int) -> Agent:
+        """Who plays a turn the ``escalate`` lane hands the teacher: rules cannot act, so a SIMULATED
+        stand-in, the replay of the conversation's reference calls (``crm_env.learning.escalate``)."""
+        return ReplayAgent([conversation])
 
     def reflect(self, episode_id: str, turns: Sequence[TurnView]) -> list[tuple[Entry, str]]:
         """(entry, why) per rule that fired on a failed turn of the episode."""

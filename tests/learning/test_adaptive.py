@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from crm_env.cli.main import main
-from crm_env.learning.adaptive import DRIFT_TURNS, MIN_TURNS, SUPERVISE_BELOW, WINDOW, AdaptivePolicy
+from crm_env.learning.adaptive import (
+    DRIFT_TURNS,
+    ESCALATE_BELOW,
+    MIN_TURNS,
+    SUPERVISE_BELOW,
+    WINDOW,
+    AdaptivePolicy,
+)
 from tests.envs.helpers import datasets_available
 
 CUE = ("quote", "status")
@@ -22,6 +29,9 @@ def test_supervision_follows_the_success_of_each_cue() -> None:
     for success in [False, True] * MIN_TURNS:  # 50 %: below the threshold
         policy.record(CUE, success)
     assert policy.decide(CUE).lane == "paired" and policy.decide(CUE).rate == 0.5
+    for _ in range(WINDOW):  # 0 %: the teacher takes turns over after repeated failure
+        policy.record(CUE, False)
+    assert policy.decide(CUE).lane == "escalate" and policy.decide(CUE).rate < ESCALATE_BELOW
     for _ in range(WINDOW):
         policy.record(CUE, True)
     assert policy.decide(CUE).lane == "coach" and policy.decide(CUE).rate >= SUPERVISE_BELOW
@@ -31,7 +41,7 @@ def test_supervision_follows_the_success_of_each_cue() -> None:
 def test_a_drop_raises_one_drift_note_and_supervises_that_cue() -> None:
     policy = AdaptivePolicy()
     notes = [policy.record(CUE, True) for _ in range(WINDOW)]
-    notes += [policy.record(CUE, i % 4 == 0) for i in range(WINDOW)]  # 100 % -> 25 %
+    notes += [policy.record(CUE, i % 2 == 0) for i in range(WINDOW)]  # 100 % -> 50 %
     drifts = [n for n in notes if n is not None]
     assert len(drifts) == 1 and drifts[0].previous > drifts[0].recent and drifts[0].z <= -3.0
     decision = policy.decide(CUE)
@@ -59,6 +69,8 @@ def test_learn_run_reviews_only_the_turns_it_supervises_and_resumes_identically(
     for d in decisions.values():
         expected = "paired" if "drift" in d["why"] or (d["turns"] >= MIN_TURNS and d["rate"] < SUPERVISE_BELOW) \
             else "coach"
+        if d["turns"] >= MIN_TURNS and d["rate"] < ESCALATE_BELOW:
+            expected = "escalate"
         assert d["lane"] == expected, d
     assert any(d["lane"] == "paired" for d in decisions.values())
     reviewed = {(e["episode_id"], e["turn_id"]) for e in events if e["kind"] == "teacher_review"}

@@ -52,7 +52,7 @@ def test_every_kind_round_trips_through_a_line(tmp_path: Path) -> None:
 def test_the_schema_is_derived_from_the_models() -> None:
     schema = json.dumps(event_schema())
     assert {t.model_fields["kind"].default for t in EVENT_TYPES} == {
-        "guidance_injected", "verdict", "teacher_proposal", "proposal_skipped", "teacher_review", "lane_decision",
+        "guidance_injected", "verdict", "teacher_proposal", "proposal_skipped", "teacher_review", "takeover", "lane_decision",
         "drift_note", "memory_delta", "episode_end"}
     assert all(t.__name__ in schema for t in EVENT_TYPES)
 
@@ -83,7 +83,7 @@ def test_gaps_and_foreign_lines_are_refused(tmp_path: Path) -> None:
 
 def test_events_reject_unknown_fields_and_bad_values() -> None:
     with pytest.raises(ValidationError):
-        GuidanceInjected(seq=0, episode_id="e", lane="escalate", memory_version=0, entry_ids=())
+        GuidanceInjected(seq=0, episode_id="e", lane="supervise", memory_version=0, entry_ids=())
     with pytest.raises(ValidationError):
         parse_event('{"kind": "verdict", "seq": -1, "episode_id": "e", "success": true, "reward": 1, "breakdown": {}}')
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crm_env.cli.main import main
-from crm_env.learning.llm_teacher import REFLECT_SYSTEM
+from crm_env.learning.llm_teacher import REFLECT_SYSTEM, REVIEW_SYSTEM
 from tests.envs.helpers import datasets_available
 
 providers = pytest.importorskip("tests.fakes.providers")
@@ -24,7 +24,8 @@ def _teacher(provider, answers: dict[str, str]):  # type: ignore[no-untyped-def]
     """A behaviour answering reflections and reviews with the texts given (by the kind of request)."""
     def behaviour(body):  # type: ignore[no-untyped-def]
         system = body["messages"][0]["content"]
-        text = answers["reflect"] if system == REFLECT_SYSTEM else answers["review"]
+        text = answers["reflect"] if system == REFLECT_SYSTEM else answers["review"] if system == REVIEW_SYSTEM \
+            else answers.get("takeover", "Done.")  # the teacher playing a turn as an agent
         return 200, {}, json.loads(provider._answer({"respond": text}))
     return behaviour
 
@@ -55,6 +56,27 @@ def test_an_llm_teacher_proposes_reviews_and_is_costed(tmp_path: Path) -> None:
     assert stopped and all(e["rule"] == "llm" and e["guidance"] == review["guidance"] for e in stopped)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["cost_usd"]["teacher"] > 0 and "student" not in summary["cost_usd"]  # the scripted student is free
+
+
+def test_an_llm_teacher_takes_turns_over_in_the_escalate_lane(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with providers.FakeProvider("openai", model=MODEL) as provider:
+        provider.default = _teacher(provider, {"reflect": '{"entries": []}', "review": '{"approve": true}',
+                                               "takeover": "I have taken care of it."})
+        assert main(["learn", "run", "--teacher", "openai", "--teacher-model", MODEL, "--teacher-base-url",
+                     provider.url, "--lane", "escalate", "--episodes", "60", "--no-progress", "--output", str(out)]) == 0
+        agent_requests = [r for r in provider.requests if r["messages"][0]["content"] not in (REFLECT_SYSTEM, REVIEW_SYSTEM)]
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    takeovers = [e for e in events if e["kind"] == "takeover"]
+    assert takeovers and all(e["teacher"] == "openai" and not e["simulated"] for e in takeovers)
+    assert len(agent_requests) == len(takeovers)  # one reply per taken-over turn, from the teacher's model
+    assert all(r["model"] == MODEL and r.get("tools") for r in agent_requests)  # an agent, with the CRM's tools
+    replies = [e for e in events if e["kind"] == "verdict" and e["actor"] == "teacher"]
+    assert len(replies) == len(takeovers)
+    reflect_calls = sum(r["messages"][0]["content"] == REFLECT_SYSTEM for r in provider.requests)
+    assert json.loads((out / "summary.json").read_text())["cost_usd"]["teacher"] > 0
+    usage = [e["usage"]["teacher"] for e in events if e["kind"] == "episode_end" and "teacher" in e["usage"]]
+    assert sum(u["calls"] for u in usage) == reflect_calls + len(agent_requests)
 
 
 def test_replies_that_are_not_json_are_skipped_never_a_crash(tmp_path: Path) -> None:

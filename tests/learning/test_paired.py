@@ -94,8 +94,9 @@ def test_learn_run_in_the_paired_lane_records_every_review(tmp_path: Path) -> No
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     reviews = [e for e in events if e["kind"] == "teacher_review"]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["reviews"] == {"writes_reviewed": len(reviews),
-                                  "interventions": sum(not e["approved"] for e in reviews)}
+    assert summary["interventions"] == {"paired": {
+        "turns": summary["turns"], "guided": summary["turns_with_guidance"], "writes_reviewed": len(reviews),
+        "writes_stopped": sum(not e["approved"] for e in reviews), "taken_over": 0}}
     assert reviews and all(e["turn_id"] >= 1 and e["teacher"] == "rule" for e in reviews)
     stopped = [e for e in reviews if not e["approved"]]
     assert stopped and all(e["rule"] and e["guidance"] and e["reason"] for e in stopped)
