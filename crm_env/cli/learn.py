@@ -19,7 +19,7 @@ from crm_env.learning.events import Lane
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
 _FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "teacher_model",
            "teacher_base_url", "dataset", "split", "episodes", "lane", "memory", "memory_name", "seed", "backend",
-           "budget_tokens", "import_memory")
+           "budget_tokens", "import_memory", "judge_model", "judge_samples", "arbiter_model")
 STUDENTS = ("scripted", "claude", "openai")
 
 
@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "address nothing), or an LLM: claude ($ANTHROPIC_API_KEY) or openai ($OPENAI_API_KEY)")
     run.add_argument("--teacher-model", default=None, help="the LLM teacher's model (its provider's default when absent)")
     run.add_argument("--teacher-base-url", default=None, metavar="URL", help="the LLM teacher's endpoint (or a proxy)")
+    run.add_argument("--judge-model", default=None, metavar="PROVIDER:MODEL[@URL]",
+                     help="LLM judges settle the learning verdict of turns the env did not fail (openai:MODEL or "
+                          "anthropic:MODEL; @URL for an OpenAI-compatible server); default: the env's verdict")
+    run.add_argument("--judge-samples", type=int, default=None, metavar="K", help="judge samples per turn (default 3)")
+    run.add_argument("--arbiter-model", default=None, metavar="PROVIDER:MODEL[@URL]",
+                     help="grades a turn when the judge's samples disagree by more than 0.3")
     run.add_argument("--dataset", default=None, help="packaged dataset or JSONL path (default arc-crm-1200)")
     run.add_argument("--split", default=None, help="split of a packaged dataset (default train; test is refused)")
     run.add_argument("--episodes", type=int, default=None, metavar="N", help="episodes to play (default 300)")

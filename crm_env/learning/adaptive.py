@@ -99,7 +99,7 @@ class AdaptivePolicy:
                 cues[(event.episode_id, event.turn_id)] = tuple(event.cue)
             elif isinstance(event, TurnVerdict) and (event.episode_id, event.turn_id) in cues \
                     and event.actor == "student":
-                self.record(cues[(event.episode_id, event.turn_id)], event.success)
+                self.record(cues[(event.episode_id, event.turn_id)], event.learned)
 
 
 def _z(recent: int, previous: int, n: int) -> float:

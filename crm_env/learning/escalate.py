@@ -52,7 +52,7 @@ class Escalation:
             if isinstance(event, GuidanceInjected):
                 cues[(event.episode_id, event.turn_id)] = tuple(event.cue)
             elif isinstance(event, TurnVerdict) and (event.episode_id, event.turn_id) in cues:
-                self.record(cues[(event.episode_id, event.turn_id)], event.success, event.actor == "teacher")
+                self.record(cues[(event.episode_id, event.turn_id)], event.learned, event.actor == "teacher")
 
 
 class TakeoverAgent:

@@ -5,7 +5,7 @@ belongs to one, the turn. The kinds (``EVENT_TYPES``) say what the loop did, how
 were injected on a turn and from which memory version (and which matched but were held out, or did not
 fit the budget), the turn's
 verdict with its breakdown, what the teacher proposed and why (and the replies it skipped), its reviews of proposed writes in the
-``paired`` lane, its takeovers in the ``escalate`` lane, the ``adaptive`` lane's decisions and drift notes, each memory delta with its reason, and the
+``paired`` lane, its takeovers in the ``escalate`` lane, the judge panel's grades, the ``adaptive`` lane's decisions and drift notes, each memory delta with its reason, and the
 end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
 
@@ -49,11 +49,45 @@ class GuidanceInjected(_Event):
 
 
 class TurnVerdict(_Event):
+    """The env's verdict of a turn (``judged``: the learning verdict, when a judge panel settled it)."""
+
     kind: Literal["verdict"] = "verdict"
     actor: Literal["student", "teacher"] = "student"  # teacher: the escalate lane took the turn over
     success: bool
     reward: float
     breakdown: dict[str, Any]
+    judged: bool | None = None
+
+    @property
+    def learned(self) -> bool:
+        """What learning counts as the turn's outcome."""
+        return self.success if self.judged is None else self.judged
+
+
+class JudgeGrade(BaseModel):
+    """One LLM judge grade (``crm_env.learning.judges``); ``key`` is its cache key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str
+    sample: int  # -1: the arbiter's
+    key: str
+    goal: float = Field(ge=0, le=1)
+    process: float = Field(ge=0, le=1)
+    score: float = Field(ge=0, le=1)
+    rationale: str
+    cached: bool
+
+
+class JudgeSamples(_Event):
+    """The judge panel on a turn the env did not fail: its samples, the arbiter when they disagreed."""
+
+    kind: Literal["judge_samples"] = "judge_samples"
+    samples: tuple[JudgeGrade, ...]
+    spread: float | None
+    arbiter: JudgeGrade | None = None
+    score: float | None  # the panel's (None: no usable grade: the env's verdict stands)
+    success: bool
 
 
 class TeacherProposal(_Event):
@@ -130,10 +164,10 @@ class EpisodeEnd(_Event):
     usage: dict[str, Usage] = Field(default_factory=dict)  # LLM tokens and USD by role (none offline)
 
 
-EVENT_TYPES = (GuidanceInjected, TurnVerdict, TeacherProposal, ProposalSkipped, TeacherReview, Takeover, LaneDecision,
-               DriftNote, MemoryDelta, EpisodeEnd)
-Event = Annotated[GuidanceInjected | TurnVerdict | TeacherProposal | ProposalSkipped | TeacherReview | Takeover
-                  | LaneDecision | DriftNote | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
+EVENT_TYPES = (GuidanceInjected, JudgeSamples, TurnVerdict, TeacherProposal, ProposalSkipped, TeacherReview, Takeover,
+               LaneDecision, DriftNote, MemoryDelta, EpisodeEnd)
+Event = Annotated[GuidanceInjected | JudgeSamples | TurnVerdict | TeacherProposal | ProposalSkipped | TeacherReview
+                  | Takeover | LaneDecision | DriftNote | MemoryDelta | EpisodeEnd, Field(discriminator="kind")]
 _EVENT: TypeAdapter[Any] = TypeAdapter(Event)
 
 

@@ -12,7 +12,8 @@ a fair comparison; the seeded holdout is. Lane ``auto`` injects nothing (every m
 
 After the episode, in this order: the impact of every entry that matched is counted (one ``CountImpact``
 per entry), the teacher reflects on the episode's turns, the curator turns its proposals into changes and
-reviews the memory for harmful entries. The episode's events and memory changes are returned together;
+reviews the memory for harmful entries. With a judge panel (``crm_env.learning.judges``), the panel's verdict is the
+learning signal of the turns the env did not fail; the ``verdict`` event keeps the env's beside it. The episode's events and memory changes are returned together;
 ``crm_env.learning.run`` writes them (events first, then the memory), so a run killed at any point
 resumes after its last whole episode.
 """
@@ -37,6 +38,7 @@ from crm_env.learning.events import (
     DriftNote,
     EpisodeEnd,
     GuidanceInjected,
+    JudgeSamples,
     Lane,
     LaneDecision,
     MemoryDelta,
@@ -46,6 +48,7 @@ from crm_env.learning.events import (
     TeacherReview,
     TurnVerdict,
 )
+from crm_env.learning.judges import JudgePanel, judge_prompt
 from crm_env.learning.memory import PlaybookState
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS, Retriever
 from crm_env.learning.supervised import SupervisedAgent
@@ -102,13 +105,16 @@ class LearningLoop:
             (the student alone).
         seed: The run seed (holdout draws).
         budget_tokens: The playbook's token budget per turn.
+        judges: A judge panel settling the learning verdict of turns the env did not fail
+            (``crm_env.learning.judges``); None: the env's verdict is the learning signal.
     """
 
     def __init__(self, env: CrmEnv, make_student: Callable[[Conversation, int], Agent], teacher: RuleTeacher,
                  lane: Lane = "coach", seed: int = 0, budget_tokens: int = DEFAULT_BUDGET_TOKENS,
-                 prices: PriceTable | None = None) -> None:
+                 prices: PriceTable | None = None, judges: JudgePanel | None = None) -> None:
         self.env = env
         self.prices = prices or PriceTable()
+        self.judges = judges
         self.make_student = make_student
         self.teacher = teacher
         self.lane = lane
@@ -159,6 +165,7 @@ class LearningLoop:
         without: tuple[str, ...] = ()
         over: tuple[str, ...] = ()
         taken_over = False
+        env_successes = 0  # the env's verdicts (the learning signal may be the judges')
         while True:
             if request is None:
                 request = str(obs["user_message"])
@@ -190,8 +197,12 @@ class LearningLoop:
             obs, _, terminated, truncated, info = self.env.step(action)
             if "reward_breakdown" in info:
                 signal = turn_signal(info)
+                env_successes += signal.success
+                judged = self._judge(signal, request, telemetry, turn_id, emit)
                 emit(TurnVerdict, turn_id=turn_id, actor="teacher" if taken_over else "student",
-                     success=signal.success, reward=signal.reward, breakdown=signal.breakdown)
+                     success=signal.success, reward=signal.reward, breakdown=signal.breakdown, judged=judged)
+                if judged is not None:
+                    signal = Signal(judged, signal.reward, signal.breakdown)
                 views.append(_view(turn_id, request, telemetry, signal))
                 if taken_over:
                     teacher_turns.add(turn_id)
@@ -211,7 +222,7 @@ class LearningLoop:
             if terminated or truncated:
                 break
         record.turns = len(views)
-        record.successes = sum(v.success for v in views)
+        record.successes = env_successes
         record.strict = record.successes == len(views) == len(conversation.turns)
         self._learn(record, episode_id, [v for v in views if v.turn_id not in teacher_turns], impact, state, emit)
         for cause in getattr(self.teacher, "drain_skipped", list)():  # an LLM teacher's unusable replies
@@ -219,10 +230,28 @@ class LearningLoop:
         self._account(usage, "teacher", getattr(self.teacher, "drain_calls", list)())
         if taker is not None:
             self._account(usage, "teacher", taker.drain_expert_calls())
+        if self.judges is not None:
+            self._account(usage, "judge", self.judges.drain_calls())
         emit(EpisodeEnd, episode=index, conversation_id=conversation.conversation_id, turns=record.turns,
              turn_successes=record.successes, strict_success=record.strict,
              memory_version=state.version + len(record.deltas), usage=usage)
         return record
+
+    def _judge(self, signal: Signal, request: str, telemetry: list[dict[str, Any]], turn_id: int,
+               emit: Callable[..., None]) -> bool | None:
+        """The judge panel's learning verdict of a turn (None: no panel, or no judge asked)."""
+        if self.judges is None:
+            return None
+        reply = next((str(e.get("reply", "")) for e in telemetry if e.get("event") == "turn_verdict"), "")
+        settled = self.judges.settle(signal.success, signal.breakdown,
+                                     judge_prompt(request, _calls(telemetry), reply, signal.breakdown))
+        for cause in settled.skipped:
+            emit(ProposalSkipped, turn_id=turn_id, teacher="judge", cause=cause)
+        if not settled.samples and not settled.skipped:
+            return None
+        emit(JudgeSamples, turn_id=turn_id, samples=tuple(settled.samples), spread=settled.spread,
+             arbiter=settled.arbiter, score=settled.score, success=settled.success)
+        return settled.success
 
     def _account(self, usage: dict[str, Usage], role: str, calls: list[Any]) -> None:
         """Add LLM calls to ``usage[role]``, priced (``crm_env.eval.prices``)."""
@@ -263,6 +292,17 @@ class LearningLoop:
                  teacher=self.teacher.name, entry=entry, why=why)
         commit(curator.consider(trial, proposals))
         commit(curator.review(trial))
+
+
+def _calls(telemetry: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A turn's calls (the action text) with their results, from the env's telemetry of it."""
+    calls: list[dict[str, Any]] = []
+    for event in telemetry:
+        if event.get("event") == "action" and '"respond"' not in str(event.get("action")):
+            calls.append({"call": event.get("action"), "result": None})
+        elif event.get("event") == "tool_result" and calls:
+            calls[-1]["result"] = {k: v for k, v in event.items() if k not in ("event", "turn")}
+    return calls
 
 
 def _view(turn_id: int, request: str, telemetry: list[dict[str, Any]], signal: Signal) -> TurnView:

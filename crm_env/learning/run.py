@@ -27,25 +27,20 @@ from crm_env.datasets.intents import TaskIntent, parse_intent
 from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
-from crm_env.learning.entries import Lifecycle
 from crm_env.learning.events import (
-    DriftNote,
     EpisodeEnd,
     EventLog,
-    GuidanceInjected,
+    JudgeSamples,
     Lane,
     MemoryDelta,
-    Takeover,
-    TeacherReview,
-    TurnVerdict,
 )
 from crm_env.learning.memory import PlaybookState, export_json, import_json
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
 from crm_env.learning.store import DEFAULT_NAME, MemoryStore
+from crm_env.learning.summary import WINDOW, headline, summarize
 
 RUN_FILE, EVENTS_FILE, MEMORY_DB, MEMORY_FILE, SUMMARY_FILE = (
     "run.json", "events.jsonl", "memory.db", "memory.json", "summary.json")
-WINDOW = 50  # episodes per window in the summary
 # Flags a resume may change: none changes an episode's outcome.
 _RESUMABLE = frozenset({"memory", "episodes", "budget_usd", "timeout"})
 
@@ -69,6 +64,9 @@ class LearnConfig(BaseModel):
     teacher: Literal["rule", "placebo", "claude", "openai"] = "rule"
     teacher_model: str | None = None  # an LLM teacher's model (its provider's default when None)
     teacher_base_url: str | None = None  # an OpenAI-compatible endpoint (or a proxy) for the LLM teacher
+    judge_model: str | None = None  # provider:MODEL[@BASE_URL]: a judge panel settles the learning verdict
+    judge_samples: int = Field(default=3, ge=1, le=9)
+    arbiter_model: str | None = None  # provider:MODEL[@BASE_URL]: grades a turn when the samples disagree
     dataset: str = "arc-crm-1200"
     split: str | None = "train"
     episodes: int = Field(default=300, ge=1, le=1_000_000)
@@ -214,7 +212,9 @@ class LearningRun:
                     package_version=__version__, python=platform.python_version(),
                     config=config.model_copy(update={"memory": mask_url(config.memory),
                                                      "base_url": mask_url(config.base_url),
-                                                     "teacher_base_url": mask_url(config.teacher_base_url)}),
+                                                     "teacher_base_url": mask_url(config.teacher_base_url),
+                                                     "judge_model": mask_spec(config.judge_model),
+                                                     "arbiter_model": mask_spec(config.arbiter_model)}),
                     dataset_hash=digest,
                     splits_read=[source(config.dataset, config.split)],
                     simulated=config.simulated, memory_start_version=self.store.state().version)
@@ -284,6 +284,7 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
         if not config.simulated:
             build_agent(config.student, model=config.model, base_url=config.base_url, timeout=config.timeout)
         build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
+        build_judges(config)
     run = LearningRun(config, out, resume=resume, given=given)
     config = run.config
     try:
@@ -302,8 +303,12 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
 
         env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
         teacher = build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
+        judges = build_judges(config)
+        if judges is not None:  # the grades the run already holds, as an uninterrupted run's cache would
+            judges.remember([g for e in run.log.events if isinstance(e, JudgeSamples)
+                             for g in (*e.samples, *((e.arbiter,) if e.arbiter else ()))])
         loop = LearningLoop(env, student, teacher, lane=config.lane, seed=config.seed,
-                            budget_tokens=config.budget_tokens, prices=prices)
+                            budget_tokens=config.budget_tokens, prices=prices, judges=judges)
         if loop.policy is not None:  # the adaptive lane's estimates, as the run's events left them
             loop.policy.replay(run.log.events)
         if loop.escalation is not None:
@@ -346,6 +351,25 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
     return summary
 
 
+def build_judges(config: LearnConfig) -> Any:
+    """The run's judge panel (None without ``--judge-model``); a missing key is a ConfigError."""
+    if config.judge_model is None:
+        if config.arbiter_model is not None:
+            raise ConfigError("--arbiter-model settles disagreements between judges: give --judge-model too")
+        return None
+    from crm_env.learning.judges import JudgePanel
+
+    return JudgePanel.from_specs(config.judge_model, config.judge_samples, config.arbiter_model, config.timeout)
+
+
+def mask_spec(spec: str | None) -> str | None:
+    """A judge spec with any password in its base URL masked."""
+    if not spec or "@" not in spec:
+        return spec
+    head, _, url = spec.partition("@")
+    return f"{head}@{mask_url(url)}"
+
+
 def window_versions(ends: list[EpisodeEnd]) -> list[int]:
     """The memory's version at the end of each whole window of ``WINDOW`` episodes (from their ends)."""
     return [ends[(w + 1) * WINDOW - 1].memory_version for w in range(len(ends) // WINDOW)]
@@ -359,77 +383,3 @@ def spent(events: list[Any]) -> float:
 def over_budget(total: float, episodes: int, budget: float | None) -> bool:
     """Whether another episode, costing what the ``episodes`` so far cost on average, would pass ``budget``."""
     return budget is not None and total + (total / episodes if episodes else 0.0) > budget
-
-
-def summarize(events: list[Any], state: PlaybookState, config: LearnConfig) -> dict[str, Any]:
-    """Turn and strict success over the run and per window of ``WINDOW`` episodes, memory by lifecycle."""
-    ends = [e for e in events if isinstance(e, EpisodeEnd)]
-    guided = sum(isinstance(e, GuidanceInjected) and bool(e.entry_ids) for e in events)
-
-    def block(group: list[EpisodeEnd]) -> dict[str, Any]:
-        turns = sum(e.turns for e in group)
-        return {"episodes": len(group), "turns": turns,
-                "turn_success": sum(e.turn_successes for e in group) / turns if turns else None,
-                "strict_success": sum(e.strict_success for e in group) / len(group) if group else None}
-
-    windows = [{"first_episode": start, **block(ends[start:start + WINDOW])} for start in range(0, len(ends), WINDOW)]
-    turns = sum(e.turns for e in ends)
-    return {
-        "simulated": config.simulated, "student": config.student, "teacher": config.teacher, "lane": config.lane,
-        "seed": config.seed, "episodes_planned": config.episodes, **block(ends),
-        "turns_with_guidance": guided, "guided_share": guided / turns if turns else None,
-        "student_turn_success": student_success(events),
-        "interventions": interventions(events),
-        "drift_notes": sum(isinstance(e, DriftNote) for e in events),
-        "cost_usd": {role: round(sum(e.usage[role].cost_usd for e in ends if role in e.usage), 6)
-                     for role in sorted({r for e in ends for r in e.usage})},
-        "window": WINDOW, "windows": windows,
-        "memory": {"version": state.version, **{s.value: len(state.by_status(s)) for s in Lifecycle}},
-    }
-
-
-def student_success(events: list[Any]) -> float | None:
-    """Turn success over the turns the student played (the escalate lane hands some to the teacher)."""
-    played = [e.success for e in events if isinstance(e, TurnVerdict) and e.actor == "student"]
-    return sum(played) / len(played) if played else None
-
-
-def interventions(events: list[Any]) -> dict[str, dict[str, int]]:
-    """Per lane a turn was played in: its turns, those with guidance injected, the writes the teacher
-    reviewed and stopped (paired), the turns it took over (escalate)."""
-    lane_of: dict[tuple[str, int | None], str] = {}
-    out: dict[str, dict[str, int]] = {}
-    for event in events:
-        key = (event.episode_id, event.turn_id)
-        if isinstance(event, GuidanceInjected):
-            lane_of[key] = event.lane
-            counts = out.setdefault(event.lane, dict.fromkeys(
-                ("turns", "guided", "writes_reviewed", "writes_stopped", "taken_over"), 0))
-            counts["turns"] += 1
-            counts["guided"] += bool(event.entry_ids)
-        elif isinstance(event, TeacherReview) and key in lane_of:
-            out[lane_of[key]]["writes_reviewed"] += 1
-            out[lane_of[key]]["writes_stopped"] += not event.approved
-        elif isinstance(event, Takeover) and key in lane_of:
-            out[lane_of[key]]["taken_over"] += 1
-    return dict(sorted(out.items()))
-
-
-def headline(summary: dict[str, Any]) -> str:
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{100 * value:5.1f} %"
-
-    lines = [("SIMULATED student: " if summary["simulated"] else "") +
-             f"{summary['episodes']} episode(s), {summary['turns']} turn(s); turn success "
-             f"{pct(summary['turn_success'])}, strict {pct(summary['strict_success'])}"]
-    lines += [f"  episodes {w['first_episode']:>5}-{w['first_episode'] + w['episodes'] - 1:<5} turn "
-              f"{pct(w['turn_success'])}  strict {pct(w['strict_success'])}" for w in summary["windows"]]
-    memory = summary["memory"]
-    lines.append(f"memory v{memory['version']}: {memory['active']} active, {memory['candidate']} candidate, "
-                 f"{memory['retired']} retired; guidance on {summary['turns_with_guidance']} turn(s)")
-    lines += [f"lane {lane}: {c['turns']} turn(s), {c['guided']} guided, {c['writes_stopped']} of "
-              f"{c['writes_reviewed']} reviewed write(s) stopped, {c['taken_over']} taken over"
-              for lane, c in summary["interventions"].items()]
-    if any(c["taken_over"] for c in summary["interventions"].values()):
-        lines.append(f"student turn success (turns it played) {pct(summary['student_turn_success'])}")
-    return "\n".join(lines)

@@ -52,6 +52,10 @@ class JudgeError(InfrastructureError):
     kind = "judge_error"
 
 
+class MalformedVerdict(JudgeError):
+    """The judge answered, but not with the verdict asked for (the model's fault, not the transport's)."""
+
+
 @dataclass(frozen=True, slots=True)
 class JudgeVerdict:
     goal: float
@@ -100,8 +104,9 @@ class ProviderClient:
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
                  timeout: float = 60.0, retry: RetryPolicy | None = None, role: str = "judge",
-                 max_tokens: int = 400) -> None:
+                 max_tokens: int = 400, temperature: float = TEMPERATURE) -> None:
         self.model = model
+        self.temperature = temperature  # above 0 only where independent samples are wanted
         self.role = role  # whose calls these are in the cost by role ("judge", "teacher")
         self.max_tokens = max_tokens
         self.base_url = base_url
@@ -142,7 +147,7 @@ class OpenAICompatibleClient(ProviderClient):
     def _request(self, system: str, prompt: str) -> tuple[str, TokenUsage]:
         with malformed_response_guard(self.provider):
             response = self._sdk().chat.completions.create(
-                model=self.model, temperature=TEMPERATURE,
+                model=self.model, temperature=self.temperature,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
             )
         return response.choices[0].message.content or "", openai_usage(response, self.model)
@@ -158,7 +163,7 @@ class AnthropicClient(ProviderClient):
         with malformed_response_guard(self.provider):
             response = self._sdk().messages.create(
                 model=self.model, max_tokens=self.max_tokens, system=system,
-                messages=[{"role": "user", "content": prompt}], **anthropic_sampling(self.model, TEMPERATURE),
+                messages=[{"role": "user", "content": prompt}], **anthropic_sampling(self.model, self.temperature),
             )
         text = "".join(getattr(block, "text", "") for block in response.content)
         return text, anthropic_usage(response, self.model)
@@ -171,20 +176,20 @@ def parse_verdict(text: str, model: str) -> JudgeVerdict:
     """Read ``{"goal": g, "process": p, "rationale": r}`` from the model's answer.
 
     Raises:
-        JudgeError: No JSON object, or scores missing or outside [0, 1].
+        MalformedVerdict: No JSON object, or scores missing or outside [0, 1].
     """
     match = _JSON_OBJECT.search(text or "")
     if match is None:
-        raise JudgeError(f"malformed judge verdict (no JSON object): {text[:200]!r}")
+        raise MalformedVerdict(f"malformed judge verdict (no JSON object): {text[:200]!r}")
     try:
         data = json.loads(match.group(0))
     except ValueError as exc:
-        raise JudgeError(f"malformed judge verdict ({exc}): {text[:200]!r}") from None
+        raise MalformedVerdict(f"malformed judge verdict ({exc}): {text[:200]!r}") from None
     scores = []
     for key in ("goal", "process"):
         value = data.get(key) if isinstance(data, dict) else None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise JudgeError(f"malformed judge verdict: {key!r} must be a number in [0, 1], got {value!r}")
+            raise MalformedVerdict(f"malformed judge verdict: {key!r} must be a number in [0, 1], got {value!r}")
         scores.append(float(value))
     return JudgeVerdict(scores[0], scores[1], str(data.get("rationale", ""))[:500], model)
 
@@ -222,22 +227,25 @@ class Judge:
         raise ConfigError(f"judge spec {spec!r}: unknown provider {provider!r}; use 'openai' or 'anthropic'")
 
     @staticmethod
-    def cache_key(model: str, prompt: str) -> str:
-        return hashlib.sha256(f"{model}\x00{SYSTEM_PROMPT}\x00{prompt}".encode()).hexdigest()
+    def cache_key(model: str, prompt: str, system: str = SYSTEM_PROMPT, sample: int = 0) -> str:
+        text = f"{model}\x00{system}\x00{prompt}" + (f"\x00{sample}" if sample else "")
+        return hashlib.sha256(text.encode()).hexdigest()
 
-    def grade(self, prompt: str) -> JudgeVerdict:
-        """A verdict for the prompt (from the cache when seen before).
+    def grade(self, prompt: str, *, system: str = SYSTEM_PROMPT, sample: int = 0) -> JudgeVerdict:
+        """A verdict for the prompt (from the cache when seen before); ``sample`` numbers independent
+        samples of the same prompt, each cached on its own.
 
         Raises:
-            JudgeError: The client failed or answered malformed.
+            MalformedVerdict: The model answered with something else than a verdict.
+            JudgeError: The client failed.
         """
         model = self.client.model
-        key = self.cache_key(model, prompt)
+        key = self.cache_key(model, prompt, system, sample)
         hit = self.cache.get(key)
         if hit is not None:
             return JudgeVerdict(hit["goal"], hit["process"], hit["rationale"], model, cached=True)
         try:
-            text = self.client.complete(SYSTEM_PROMPT, prompt)
+            text = self.client.complete(system, prompt)
         except (JudgeError, ConfigError):
             raise
         except Exception as exc:  # transport failures of either SDK: reported, never scored

@@ -52,8 +52,8 @@ def test_every_kind_round_trips_through_a_line(tmp_path: Path) -> None:
 def test_the_schema_is_derived_from_the_models() -> None:
     schema = json.dumps(event_schema())
     assert {t.model_fields["kind"].default for t in EVENT_TYPES} == {
-        "guidance_injected", "verdict", "teacher_proposal", "proposal_skipped", "teacher_review", "takeover", "lane_decision",
-        "drift_note", "memory_delta", "episode_end"}
+        "guidance_injected", "judge_samples", "verdict", "teacher_proposal", "proposal_skipped", "teacher_review",
+        "takeover", "lane_decision", "drift_note", "memory_delta", "episode_end"}
     assert all(t.__name__ in schema for t in EVENT_TYPES)
 
 
