@@ -19,7 +19,7 @@ from crm_env.learning.events import Lane
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
 _FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "teacher_model",
            "teacher_base_url", "dataset", "split", "episodes", "lane", "memory", "memory_name", "seed", "backend",
-           "budget_tokens", "import_memory", "judge_model", "judge_samples", "arbiter_model")
+           "budget_tokens", "import_memory", "judge_model", "judge_samples", "arbiter_model", "concurrency", "lag")
 STUDENTS = ("scripted", "claude", "openai")
 
 
@@ -73,6 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--seed", type=int, default=None, help="run seed: episode order, student, holdout (default 0)")
     run.add_argument("--backend", default=None, metavar="URL", help="CRM backend: memory (default) or a SQL URL")
     run.add_argument("--budget-tokens", type=int, default=None, help="playbook tokens per turn (default 300)")
+    run.add_argument("--concurrency", type=int, default=None, metavar="N",
+                     help="episodes played at once (default 1); never changes what the run learns or writes")
+    run.add_argument("--lag", type=int, default=None, metavar="L",
+                     help="each episode plays with what was learned up to L + 1 episodes before it (default 0: the "
+                          "one just before), so up to L + 1 episodes can run at once")
     run.add_argument("--output", required=True, metavar="DIR", help="run directory")
     run.add_argument("--resume", action="store_true", help="continue the run in --output after its last whole episode")
     run.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

@@ -18,15 +18,15 @@ The rule, in code (``JudgePanel.settle``):
 The judges see what a supervisor sees: the request, the agent's calls with their results, its reply and
 the env's checks (each component's status and rationale); never the reference (gold calls, expected
 facts). Their calls have the role ``judge`` in the cost by role. Every grade is in the turn's
-``judge_samples`` event with its cache key, so a resumed run refills the cache from its events
-(``remember``) and grades as an uninterrupted run.
+``judge_samples`` event with its cache key, so a resumed run refills the cache from its events and grades
+as an uninterrupted run (``crm_env.learning.run``).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,10 +122,11 @@ class JudgePanel:
                           goal=verdict.goal, process=verdict.process, score=verdict.score,
                           rationale=verdict.rationale, cached=verdict.cached)
 
-    def remember(self, grades: list[JudgeGrade]) -> None:
-        """Refill the cache from a run's recorded grades (a resumed run)."""
-        for grade in grades:
-            self.judge.cache[grade.key] = {"goal": grade.goal, "process": grade.process, "rationale": grade.rationale}
+    def use_cache(self, cache: MutableMapping[str, dict[str, Any]]) -> None:
+        """Grade through ``cache`` (``crm_env.learning.schedule``: what an episode may see of others' grades)."""
+        self.judge.cache = cache
+        if self.arbiter is not None:
+            self.arbiter.cache = cache
 
     def drain_calls(self) -> list[Any]:
         return self.judge.drain_calls() + (self.arbiter.drain_calls() if self.arbiter is not None else [])

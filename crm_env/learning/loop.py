@@ -10,12 +10,15 @@ out are recorded but not compared: which entries fit depends on what else matche
 a fair comparison; the seeded holdout is. Lane ``auto`` injects nothing (every matched entry is "without"). The turn's learning signal is the env's verdict
 (``turn_signal``: the one place the reward enters learning).
 
-After the episode, in this order: the impact of every entry that matched is counted (one ``CountImpact``
-per entry), the teacher reflects on the episode's turns, the curator turns its proposals into changes and
-reviews the memory for harmful entries. With a judge panel (``crm_env.learning.judges``), the panel's verdict is the
-learning signal of the turns the env did not fail; the ``verdict`` event keeps the env's beside it. The episode's events and memory changes are returned together;
-``crm_env.learning.run`` writes them (events first, then the memory), so a run killed at any point
-resumes after its last whole episode.
+With a judge panel (``crm_env.learning.judges``), the panel's verdict is the learning signal of the turns
+the env did not fail; the ``verdict`` event keeps the env's beside it. The teacher reflects on the played
+episode's turns (``play``: it depends on the episode only, so episodes can be played concurrently).
+
+Then ``learn``, against the memory as it stands when the episode's turn to be learned from comes (in
+episode order): the impact of every entry that matched is counted (one ``CountImpact`` per entry), the
+curator turns the teacher's proposals into changes and reviews the memory for harmful entries. The
+episode's events and memory changes are returned together; ``crm_env.learning.run`` writes them (events
+first, then the memory), so a run killed at any point resumes after its last whole episode.
 """
 
 from __future__ import annotations
@@ -79,6 +82,25 @@ def held_out(seed: int, episode_id: str, turn_id: int, instruction: str) -> bool
 
 
 @dataclass
+class Played:
+    """A played episode, not yet learned from: its events so far (``(type, fields)``, numbered by ``learn``)
+    and what learning needs of it."""
+
+    index: int
+    conversation: Conversation
+    episode_id: str
+    events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    impact: dict[str, list[int]] = field(default_factory=dict)  # entry id -> [injected, with, without, with]
+    proposals: list[tuple[Any, str]] = field(default_factory=list)  # the teacher's (entry, why)
+    skipped: list[str] = field(default_factory=list)  # the teacher's unusable replies
+    usage: dict[str, Usage] = field(default_factory=dict)
+    outcomes: list[tuple[tuple[str, ...], bool, bool]] = field(default_factory=list)  # (cue, learned, taken over)
+    turns: int = 0
+    successes: int = 0
+    strict: bool = False
+
+
+@dataclass
 class EpisodeRecord:
     """An episode's events (numbered from ``first_seq``) and the memory deltas it produced."""
 
@@ -136,11 +158,15 @@ class LearningLoop:
     def episode(self, index: int, conversation: Conversation, seed: int, state: PlaybookState,
                 first_seq: int) -> EpisodeRecord:
         """Play and learn from one episode; ``state`` is the memory before it (it is not modified)."""
+        return self.learn(self.play(index, conversation, seed, state), state, first_seq)
+
+    def play(self, index: int, conversation: Conversation, seed: int, state: PlaybookState) -> Played:
+        """Play one episode with the memory ``state`` (not modified) and have the teacher reflect on it."""
         episode_id = f"{index}:{conversation.conversation_id}"
-        record = EpisodeRecord()
+        record = Played(index, conversation, episode_id)
 
         def emit(event_type: Any, **fields: Any) -> None:
-            record.events.append(event_type(seq=first_seq + len(record.events), episode_id=episode_id, **fields))
+            record.events.append((event_type, fields))
 
         retriever = self._retrieve(state)
         student = self.make_student(conversation, seed)
@@ -156,10 +182,10 @@ class LearningLoop:
         telemetry.clear()
         obs, _ = self.env.reset(seed=seed, options={"conversation_id": conversation.conversation_id})
         student.reset(conversation.conversation_id)
-        impact: dict[str, list[int]] = {}  # entry id -> [injected, success_with, without, success_without]
+        impact = record.impact
         teacher_turns: set[int] = set()  # turns the escalate lane handed the teacher
         views: list[TurnView] = []
-        usage: dict[str, Usage] = {}  # the student's LLM calls (none offline)
+        usage = record.usage  # LLM calls by role (none offline)
         request: str | None = None
         injected: tuple[str, ...] = ()
         without: tuple[str, ...] = ()
@@ -206,6 +232,7 @@ class LearningLoop:
                 views.append(_view(turn_id, request, telemetry, signal))
                 if taken_over:
                     teacher_turns.add(turn_id)
+                record.outcomes.append((cue, signal.success, taken_over))
                 if self.escalation is not None:
                     self.escalation.record(cue, signal.success, taken_over)
                 if self.policy is not None and not taken_over:
@@ -224,17 +251,32 @@ class LearningLoop:
         record.turns = len(views)
         record.successes = env_successes
         record.strict = record.successes == len(views) == len(conversation.turns)
-        self._learn(record, episode_id, [v for v in views if v.turn_id not in teacher_turns], impact, state, emit)
-        for cause in getattr(self.teacher, "drain_skipped", list)():  # an LLM teacher's unusable replies
-            emit(ProposalSkipped, teacher=self.teacher.name, cause=cause)
+        record.proposals = self.teacher.reflect(episode_id, [v for v in views if v.turn_id not in teacher_turns])
+        record.skipped = getattr(self.teacher, "drain_skipped", list)()  # an LLM teacher's unusable replies
         self._account(usage, "teacher", getattr(self.teacher, "drain_calls", list)())
         if taker is not None:
             self._account(usage, "teacher", taker.drain_expert_calls())
         if self.judges is not None:
             self._account(usage, "judge", self.judges.drain_calls())
-        emit(EpisodeEnd, episode=index, conversation_id=conversation.conversation_id, turns=record.turns,
-             turn_successes=record.successes, strict_success=record.strict,
-             memory_version=state.version + len(record.deltas), usage=usage)
+        return record
+
+    def learn(self, played: Played, state: PlaybookState, first_seq: int) -> EpisodeRecord:
+        """Learn from a played episode against the memory ``state`` (not modified); its events are
+        numbered from ``first_seq``."""
+        record = EpisodeRecord(turns=played.turns, successes=played.successes, strict=played.strict)
+
+        def emit(event_type: Any, **fields: Any) -> None:
+            record.events.append(event_type(seq=first_seq + len(record.events), episode_id=played.episode_id,
+                                            **fields))
+
+        for event_type, fields in played.events:
+            emit(event_type, **fields)
+        self._learn(record, played, state, emit)
+        for cause in played.skipped:
+            emit(ProposalSkipped, teacher=self.teacher.name, cause=cause)
+        emit(EpisodeEnd, episode=played.index, conversation_id=played.conversation.conversation_id,
+             turns=record.turns, turn_successes=record.successes, strict_success=record.strict,
+             memory_version=state.version + len(record.deltas), usage=played.usage)
         return record
 
     def _judge(self, signal: Signal, request: str, telemetry: list[dict[str, Any]], turn_id: int,
@@ -270,9 +312,9 @@ class LearningLoop:
             (withheld if held_out(self.seed, episode_id, turn_id, entry.instruction) else given).append(entry.id)
         return tuple(given), tuple(withheld), tuple(e.id for e in selection.matched_not_injected)
 
-    def _learn(self, record: EpisodeRecord, episode_id: str, views: list[TurnView],
-               impact: dict[str, list[int]], state: PlaybookState, emit: Callable[..., None]) -> None:
+    def _learn(self, record: EpisodeRecord, played: Played, state: PlaybookState, emit: Callable[..., None]) -> None:
         trial = record.state = PlaybookState(state.version, dict(state.entries))
+        episode_id = played.episode_id
 
         def commit(changes: list[Change]) -> None:
             for change in changes:
@@ -285,8 +327,8 @@ class LearningLoop:
                                                         success_without=c[3]),
                             reason=f"episode {episode_id}: injected on {c[0]} turn(s), {c[1]} success(es); "
                                    f"held out on {c[2]}, {c[3]} success(es)")
-                for rid, c in sorted(impact.items())])
-        proposals = self.teacher.reflect(episode_id, views)
+                for rid, c in sorted(played.impact.items())])
+        proposals = played.proposals
         for entry, why in proposals:
             emit(TeacherProposal, turn_id=entry.evidence[0].turn_id if entry.evidence else None,
                  teacher=self.teacher.name, entry=entry, why=why)

@@ -42,7 +42,7 @@ from crm_env.learning.summary import WINDOW, headline, summarize
 RUN_FILE, EVENTS_FILE, MEMORY_DB, MEMORY_FILE, SUMMARY_FILE = (
     "run.json", "events.jsonl", "memory.db", "memory.json", "summary.json")
 # Flags a resume may change: none changes an episode's outcome.
-_RESUMABLE = frozenset({"memory", "episodes", "budget_usd", "timeout"})
+_RESUMABLE = frozenset({"memory", "episodes", "budget_usd", "timeout", "concurrency"})
 
 
 class RunStopped(CrmEnvError):
@@ -78,6 +78,8 @@ class LearnConfig(BaseModel):
     budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=1, le=100_000)
     import_memory: str | None = None  # a memory export loaded into the empty memory before the first episode
     exclude_intents: tuple[TaskIntent, ...] = ()  # conversations with a turn of these intents are not learned from
+    concurrency: int = Field(default=1, ge=1, le=64)  # episodes played at once (never changes the outcome)
+    lag: int = Field(default=0, ge=0, le=10_000)  # an episode plays with what was learned up to lag + 1 before it
 
     @field_validator("exclude_intents", mode="before")
     @classmethod
@@ -275,7 +277,8 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
     from crm_env.eval.prices import PriceTable
     from crm_env.eval.progress import Progress
     from crm_env.learning.llm_teacher import build_teacher
-    from crm_env.learning.loop import LearningLoop
+    from crm_env.learning.loop import EpisodeRecord, LearningLoop
+    from crm_env.learning.schedule import Scheduler, TaggedCache
 
     console = console or sys.stdout
     stopped = False
@@ -292,6 +295,14 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             print("NOTE: the scripted student is SIMULATED: its mistakes and its response to guidance are "
                   "scripted, so this run tests the learning machinery and supports no claim that guidance "
                   "helps a model.", file=console, flush=True)
+        if config.teacher in ("rule", "placebo"):
+            print(f"NOTE: the {config.teacher} teacher is SIMULATED supervision: fixed rules, not a model"
+                  + (", and its takeovers replay the reference calls" if config.lane in ("escalate", "adaptive")
+                     else "") + ".", file=console, flush=True)
+        if config.concurrency > config.lag + 1:
+            print(f"NOTE: --concurrency {config.concurrency} with --lag {config.lag}: at most {config.lag + 1} "
+                  "episode(s) run at once (each plays with what was learned up to lag + 1 episodes before it)",
+                  file=console, flush=True)
         print(f"learning on {len(run.conversations)} conversation(s) of {run.record.splits_read[0]}: "
               f"{config.episodes} episode(s), lane {config.lane}, teacher {config.teacher} -> {out}",
               file=console, flush=True)
@@ -301,42 +312,50 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             return build_agent(config.student, conversations=[conv], model=config.model, base_url=config.base_url,
                                seed=seed, timeout=config.timeout)
 
-        env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
-        teacher = build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
-        judges = build_judges(config)
-        if judges is not None:  # the grades the run already holds, as an uninterrupted run's cache would
-            judges.remember([g for e in run.log.events if isinstance(e, JudgeSamples)
-                             for g in (*e.samples, *((e.arbiter,) if e.arbiter else ()))])
-        loop = LearningLoop(env, student, teacher, lane=config.lane, seed=config.seed,
-                            budget_tokens=config.budget_tokens, prices=prices, judges=judges)
-        if loop.policy is not None:  # the adaptive lane's estimates, as the run's events left them
-            loop.policy.replay(run.log.events)
-        if loop.escalation is not None:
-            loop.escalation.replay(run.log.events)
+        def slot() -> LearningLoop:  # one per concurrent episode: its own env, teacher and judge clients
+            env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
+            teacher = build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
+            return LearningLoop(env, student, teacher, lane=config.lane, seed=config.seed,
+                                budget_tokens=config.budget_tokens, prices=prices, judges=build_judges(config))
+
+        cache = TaggedCache()
+        for event in run.log.events:  # the grades the run already holds, as an uninterrupted run's cache would
+            if isinstance(event, JudgeSamples):
+                for grade in (*event.samples, *((event.arbiter,) if event.arbiter else ())):
+                    cache.put(grade.key, int(event.episode_id.partition(":")[0]),
+                              {"goal": grade.goal, "process": grade.process, "rationale": grade.rationale})
+        slots: list[LearningLoop] = []
         bar = Progress(config.episodes, stream=stream, enabled=progress, done=min(run.done, config.episodes),
                        label="learn")
         try:
-            state = run.state
+            slots.extend(slot() for _ in range(config.concurrency))
+            scheduler = Scheduler(slots, config.lag, cache)
+            scheduler.prime(run.log.events, run.store.state, run.record.memory_start_version)
             total, played = spent(run.log.events), run.done
-            for index in range(run.done, config.episodes):
-                if over_budget(total, played, config.budget_usd):
-                    stopped = True
-                    break
-                conv = stream_order(run.conversations, config.seed, index)
-                try:
-                    record = loop.episode(index, conv, episode_seed_of(config.seed, index), state, run.log.next_seq)
-                except InfrastructureError as exc:
-                    raise RunStopped(f"episode {index} ({conv.conversation_id}): {exc}; the {index} episode(s) "
-                                     "before it are saved: run again with --resume") from exc
+
+            def learned(record: EpisodeRecord) -> None:
+                nonlocal total, played
                 run.log.extend(record.events)
-                run.store.extend([d.change for d in record.deltas], at_version=state.version)
-                state = record.state
+                run.store.extend([d.change for d in record.deltas], at_version=scheduler.state.version)
                 cost = spent(record.events)
                 total, played = total + cost, played + 1
                 bar.update(strict=record.strict, cost=cost, infra=False)
+
+            def episode_of(index: int) -> tuple[Conversation, int]:
+                return stream_order(run.conversations, config.seed, index), episode_seed_of(config.seed, index)
+
+            try:
+                stopped = not scheduler.run(run.done, config.episodes, episode_of, lambda: run.log.next_seq, learned,
+                                            lambda flying: not over_budget(total, played, config.budget_usd, flying))
+            except InfrastructureError as exc:
+                failed = stream_order(run.conversations, config.seed, run.done).conversation_id
+                raise RunStopped(f"episode {run.done} ({failed}): {exc}; the {run.done} episode(s) before it are "
+                                 "saved: run again with --resume") from exc
+            state = scheduler.state
         finally:
             bar.close()
-            env.close()
+            for each in slots:
+                each.env.close()
         write_text_atomic(out / MEMORY_FILE, export_json(run.store.deltas()))
         summary = summarize(run.log.events, state, config)
         summary["stopped_by_budget"] = stopped
@@ -380,6 +399,7 @@ def spent(events: list[Any]) -> float:
     return sum(u.cost_usd for e in events if isinstance(e, EpisodeEnd) for u in e.usage.values())
 
 
-def over_budget(total: float, episodes: int, budget: float | None) -> bool:
-    """Whether another episode, costing what the ``episodes`` so far cost on average, would pass ``budget``."""
-    return budget is not None and total + (total / episodes if episodes else 0.0) > budget
+def over_budget(total: float, episodes: int, budget: float | None, in_flight: int = 0) -> bool:
+    """Whether another episode, with ``in_flight`` ones still running, each costing what the ``episodes``
+    so far cost on average, would pass ``budget``."""
+    return budget is not None and total + (in_flight + 1) * (total / episodes if episodes else 0.0) > budget

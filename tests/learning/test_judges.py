@@ -12,6 +12,7 @@ import pytest
 
 from crm_env.cli.main import main
 from crm_env.learning.judges import ARBITER, SPREAD, SYSTEM, JudgePanel
+from crm_env.learning.schedule import TaggedCache
 from crm_env.rewards.judge import Judge
 from tests.envs.helpers import datasets_available
 
@@ -88,9 +89,16 @@ def test_each_sample_is_cached_on_its_own_and_refilled_from_a_runs_grades() -> N
     assert len(judge.prompts) == 3 and [s.score for s in again.samples] == [s.score for s in first.samples]
     assert all(s.cached for s in again.samples)
     fresh, fresh_judge, _ = _panel([])
-    fresh.remember(first.samples)
+    shared = TaggedCache()
+    for grade in first.samples:  # what a resumed run refills from its events
+        shared.put(grade.key, 0, {"goal": grade.goal, "process": grade.process, "rationale": grade.rationale})
+    fresh.use_cache(shared.view(5, 4))
     assert [s.score for s in fresh.settle(True, PASSED, "prompt").samples] == [s.score for s in first.samples]
     assert fresh_judge.prompts == []
+    later, later_judge, _ = _panel([_verdict(0.3)] * 3)
+    later.use_cache(shared.view(1, -1))  # episode 1 with lag 1: episode 0's grades are not yet its to see
+    assert [s.score for s in later.settle(True, PASSED, "prompt").samples] != [s.score for s in first.samples]
+    assert len(later_judge.prompts) == 3
 
 
 providers = pytest.importorskip("tests.fakes.providers")
