@@ -11,6 +11,8 @@ import pytest
 
 from crm_env.cli.main import main
 from crm_env.eval.config import RunConfig, select_conversations
+from crm_env.learning.judges import SYSTEM as JUDGE_SYSTEM
+from crm_env.learning.llm_teacher import REFLECT_SYSTEM, REVIEW_SYSTEM
 from crm_env.learning.run import LearnConfig, load_stream, stream_order
 from tests.envs.helpers import datasets_available
 from tests.eval.helpers import correct_behaviour
@@ -52,6 +54,29 @@ def test_an_llm_student_learns_with_its_cost_by_role(server, tmp_path: Path) -> 
             if '"episode_end"' in line]
     assert len(ends) == 4 and all(e["usage"]["student"]["calls"] > 0 for e in ends)
     assert "127.0.0.1" in json.loads((out / "run.json").read_text())["config"]["base_url"]
+
+
+def test_an_llm_student_teacher_and_judge_in_one_loop_are_costed_by_role(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def supervisor(body):  # type: ignore[no-untyped-def]
+        system = body["messages"][0]["content"]
+        text = {REFLECT_SYSTEM: '{"entries": []}', REVIEW_SYSTEM: '{"approve": true}'}.get(
+            system, '{"goal": 1, "process": 1, "rationale": "done as asked"}')
+        return 200, {}, json.loads(other._answer({"respond": text}))
+
+    out = tmp_path / "learn"
+    with providers.FakeProvider("openai", model=MODEL) as other:
+        other.default = supervisor
+        assert main(["learn", "run", *_student(server), "--teacher", "openai", "--teacher-base-url", other.url,
+                     "--judge-model", f"openai:{MODEL}@{other.url}", "--lane", "paired", "--episodes", "4",
+                     "--output", str(out)]) == 0
+        systems = [r["messages"][0]["content"] for r in other.requests]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["simulated"] is False and summary["turn_success"] == 1.0
+    assert all(summary["cost_usd"][role] > 0 for role in ("student", "teacher", "judge"))
+    assert systems.count(REVIEW_SYSTEM) == summary["interventions"]["paired"]["writes_reviewed"] > 0
+    assert systems.count(JUDGE_SYSTEM) == summary["judges"]["samples"] == 3 * summary["judges"]["turns_judged"]
+    ends = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines() if '"episode_end"' in line]
+    assert sum(e["usage"]["teacher"]["calls"] + e["usage"]["judge"]["calls"] for e in ends) == len(systems)
 
 
 def test_a_budget_stops_learning_between_episodes_and_resume_continues(server, tmp_path: Path,  # type: ignore[no-untyped-def]
