@@ -1,7 +1,8 @@
 """Shared fixtures: every contract suite runs once per backend.
 
 PostgreSQL runs when ``CRM_ENV_TEST_DATABASE_URL`` names a server (the README's test command starts
-one). Without it those tests skip, unless ``CRM_ENV_REQUIRE_DB=1`` (set by CI), where they fail.
+one). Without it those tests skip, unless ``CRM_ENV_REQUIRE_DB=1`` (set by CI), where they fail; the same
+for optional integrations (``require_extra``, ``CRM_ENV_REQUIRE_EXTRAS=1``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def postgres_url() -> str:
     if os.environ.get("CRM_ENV_REQUIRE_DB") == "1":
         pytest.fail(f"CRM_ENV_REQUIRE_DB=1 but {POSTGRES_URL_ENV} is not set; run the README's test command")
     pytest.skip(f"{POSTGRES_URL_ENV} not set (the README's test command starts PostgreSQL)")
+
+
+def require_extra(module: str, extra: str) -> Any:
+    """Import an optional integration's package, or skip (fail when CI requires the extras:
+    ``CRM_ENV_REQUIRE_EXTRAS=1``; the README's test command installs them)."""
+    if os.environ.get("CRM_ENV_REQUIRE_EXTRAS") == "1":
+        import importlib
+
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            pytest.fail(f"CRM_ENV_REQUIRE_EXTRAS=1 but {module} does not import ({exc}); pip install -e '.[{extra}]'")
+    return pytest.importorskip(module, reason=f"the [{extra}] extra is not installed")
 
 
 def _backend_params() -> list:
