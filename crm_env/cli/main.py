@@ -12,7 +12,7 @@ from crm_env import __version__
 from crm_env.cli.codes import EXIT_USAGE
 from crm_env.errors import CrmEnvError
 
-SUBCOMMANDS = ("tools", "dataset", "db", "eval", "learn", "reward")
+SUBCOMMANDS = ("tools", "dataset", "db", "eval", "learn", "reward", "atlas")
 
 
 def build_parser() -> argparse.ArgumentParser:

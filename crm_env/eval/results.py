@@ -124,6 +124,7 @@ class ResultLine(_Strict):
     strict_success: bool | None = None  # None unless completed
     turns: list[TurnRecord] = Field(default_factory=list)
     usage: dict[str, Usage] = Field(default_factory=dict)
+    atlas: dict[str, Any] | None = None  # an Atlas SDK session's own record (crm_env.integrations.atlas)
 
     @property
     def key(self) -> tuple[str, int]:

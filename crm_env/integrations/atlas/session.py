@@ -1,0 +1,102 @@
+"""What Atlas's learning runtime (``atlas.core.arun``) imports by path: the agent adapter and the reward.
+
+``crm-env atlas run`` (``crm_env.integrations.atlas.run``) runs one Atlas session per conversation and binds
+the conversation, and the evaluation runner that plays it, to the session (``bind``; a context variable,
+which Atlas's worker thread for the adapter inherits).
+
+- ``play(prompt, metadata)`` (``agent.type: python``): plays the whole conversation through ``CrmEnv`` with
+  one of our students, from the start on a fresh CRM each time Atlas calls it (a paired teacher's retry is
+  a new attempt, scored on its own), and returns the transcript as JSON: per turn the calls with their
+  outcome, the reply and whether the turn passed. Never the reference.
+- ``CrmReward`` (``adaptive_teaching.reward.type: python``): the score is the share of turns the last
+  attempt passed, by our deterministic verdict (state-checked, never an LLM's guess); strict success and
+  each turn's verdict are in ``raw``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_env.errors import ConfigError
+
+
+@dataclass
+class Session:
+    """One Atlas session: the conversation, the runner that plays it, every attempt's result line."""
+
+    runner: Any  # crm_env.eval.runner.Runner
+    conversation: Any
+    trial: int = 0
+    attempts: list[Any] = field(default_factory=list)  # ResultLine per adapter call
+    atlas: dict[str, Any] = field(default_factory=dict)  # what the runtime reported (mode, reward...)
+
+
+_SESSION: ContextVar[Session | None] = ContextVar("crm_env_atlas_session", default=None)
+
+
+def bind(session: Session) -> Any:
+    """Make ``session`` the one ``play`` and ``CrmReward`` see; returns the token for ``unbind``."""
+    return _SESSION.set(session)
+
+
+def unbind(token: Any) -> None:
+    _SESSION.reset(token)
+
+
+def current() -> Session:
+    session = _SESSION.get()
+    if session is None:
+        raise ConfigError("crm_env's Atlas adapter and reward run inside `crm-env atlas run`, which tells them "
+                          "which conversation a session plays; run that command (not `atlas run --config`)")
+    return session
+
+
+def play(prompt: str, metadata: dict[str, Any] | None = None) -> str:
+    """The agent adapter: play the session's conversation once (see the module docstring)."""
+    session = current()
+    line = asyncio.run(session.runner.episode([None], session.conversation, session.trial, []))
+    session.attempts.append(line)
+    return json.dumps(transcript(line), default=str)
+
+
+def transcript(line: Any) -> dict[str, Any]:
+    """What the agent did, as Atlas's teacher and synthesizer may read it."""
+    if line.status != "completed":
+        return {"conversation_id": line.conversation_id, "status": line.status, "cause": line.cause}
+    return {"conversation_id": line.conversation_id, "strict_success": line.strict_success,
+            "turns": [{"turn": t.turn_id, "passed": t.success, "reply": t.reply,
+                       "calls": [{"tool": s.tool, "ok": s.ok, "error": s.error} for s in t.steps if s.tool]}
+                      for t in line.turns]}
+
+
+class CrmReward:
+    """The session reward: our verdict of the last attempt (see the module docstring)."""
+
+    def __init__(self, config: Any = None, reward_config: Any = None) -> None:
+        self.config = config
+
+    async def aevaluate_session(self, trajectory: Any) -> Any:
+        from atlas.evaluation.evaluator import RewardEvaluation
+        from atlas.runtime.schema import AtlasRewardBreakdown
+
+        session = current()
+        if not session.attempts or session.attempts[-1].status != "completed":
+            cause = session.attempts[-1].cause if session.attempts else "the agent never ran"
+            breakdown = AtlasRewardBreakdown(score=0.0, rationale=f"no verdict: {cause}", raw={"status": "infra_error"})
+            return RewardEvaluation(reward=breakdown)
+        line = session.attempts[-1]
+        passed = sum(t.success for t in line.turns)
+        failed = [f"turn {t.turn_id}: " + "; ".join(f"{name} {c.status}: {c.rationale}" for name, c in t.breakdown.items()
+                                                     if c.status in ("fail", "undecided"))
+                  for t in line.turns if not t.success]
+        breakdown = AtlasRewardBreakdown(
+            score=passed / line.n_turns, rationale=(f"{passed} of {line.n_turns} turn(s) passed (crm_env verdict)"
+                                                    + (": " + " | ".join(failed)[:1500] if failed else "")),
+            raw={"strict_success": line.strict_success, "turns": [t.success for t in line.turns],
+                 "attempts": len(session.attempts)})
+        session.atlas["reward"] = breakdown.score
+        return RewardEvaluation(reward=breakdown, statistics={"attempts": len(session.attempts)})
