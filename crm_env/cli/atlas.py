@@ -1,14 +1,16 @@
-"""``crm-env atlas``: learning sessions on the Atlas SDK's runtime (``run``) and its configuration
-(``init-config``); ``crm_env.integrations.atlas``."""
+"""``crm-env atlas``: learning sessions on the Atlas SDK's runtime (``run``), its configuration
+(``init-config``), storage (``init-db``) and the memory bridge (``export-memory``, ``import-memory``);
+``crm_env.integrations.atlas``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from crm_env.cli.codes import EXIT_INFRA
-from crm_env.errors import ConfigError
+from crm_env.errors import ConfigError, InfrastructureError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +31,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     config.add_argument("--mode", default=None, choices=("auto", "paired"),
                         help="force Atlas's mode (default: its capability probe decides)")
     config.set_defaults(run=run_init_config)
+
+    init_db = actions.add_parser(
+        "init-db", help="create the tables Atlas stores sessions and learning state in (idempotent)",
+        description="The arc-atlas 0.1.16 wheel lacks the schema.sql it would apply on connect; this creates the "
+                    "same tables from our own definitions. Running it again changes nothing.")
+    init_db.add_argument("url", metavar="URL", help="postgresql://USER:PASSWORD@HOST:PORT/DB (or postgresql+psycopg://)")
+    init_db.set_defaults(run=run_init_db)
+
+    export = actions.add_parser(
+        "export-memory", help="seed Atlas: our memory's active entries as learning_registry rows",
+        description="Writes the active entries of a learning memory as Atlas learning state: per learning key "
+                    "(default: one per workflow family, the keys crm-env atlas run uses) a pamphlet of instructions "
+                    "per audience. A key that holds a row is refused unless --replace.")
+    export.add_argument("--memory", required=True, metavar="URL|FILE",
+                        help="sqlite:///FILE or postgresql+psycopg://... (a learning memory), or a memory.json export")
+    export.add_argument("--memory-name", default="default", metavar="NAME", help="which memory of that database")
+    export.add_argument("--database-url", required=True, metavar="URL", help="Atlas's PostgreSQL")
+    export.add_argument("--learning-key", action="append", default=None, metavar="KEY",
+                        help="a learning key to write (repeatable; default every crm_env:WORKFLOW)")
+    export.add_argument("--replace", action="store_true", help="overwrite keys that already hold learning state")
+    export.set_defaults(run=run_export)
+
+    imp = actions.add_parser(
+        "import-memory", help="learn from Atlas: learning_registry pamphlets as candidate entries of our memory",
+        description="Adds each line of the chosen rows' pamphlets to a learning memory as a candidate entry "
+                    "(one delta each), so the curator decides on it as on any proposal.")
+    imp.add_argument("--database-url", required=True, metavar="URL", help="Atlas's PostgreSQL")
+    imp.add_argument("--memory", required=True, metavar="URL", help="the learning memory to add to (sqlite:///FILE...)")
+    imp.add_argument("--memory-name", default="default", metavar="NAME", help="which memory of that database")
+    imp.add_argument("--learning-key", action="append", default=None, metavar="KEY",
+                     help="a learning key to read (repeatable; default every row)")
+    imp.set_defaults(run=run_import)
 
     run = actions.add_parser(
         "run", help="one Atlas session per conversation; results.jsonl as crm-env eval writes it",
@@ -60,6 +94,70 @@ def run_init_config(args: argparse.Namespace) -> int:
                           database_url=args.database_url, mode=args.mode)
     path.write_text(config_text(config), encoding="utf-8")
     print(f"wrote {path}: {described(config)}")
+    return 0
+
+
+def run_init_db(args: argparse.Namespace) -> int:
+    from crm_env.eval.config import mask_url
+    from crm_env.integrations.atlas.storage import init_db
+
+    try:
+        tables = init_db(args.url)
+    except InfrastructureError as exc:
+        print(f"crm-env: error: {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    print(f"{mask_url(args.url)}: Atlas's tables are in place ({', '.join(tables)})")
+    return 0
+
+
+def _memory_state(location: str, name: str) -> Any:
+    """The memory at a database URL (``name``), or folded from a memory.json export."""
+    from crm_env.learning.memory import fold, import_json
+    from crm_env.learning.store import MemoryStore
+
+    path = Path(location)
+    if "://" not in location:
+        if not path.is_file():
+            raise ConfigError(f"--memory {location}: no such file; give a memory.json export or a database URL")
+        try:
+            return fold(import_json(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--memory {location}: {exc}") from None
+    with MemoryStore(location, name) as store:
+        return store.state()
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from crm_env.integrations.atlas.bridge import DEFAULT_KEYS, export_memory
+
+    state = _memory_state(args.memory, args.memory_name)
+    try:
+        keys = export_memory(state, args.database_url, tuple(args.learning_key or DEFAULT_KEYS), replace=args.replace)
+    except InfrastructureError as exc:
+        print(f"crm-env: error: {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    print(f"memory v{state.version} ({len(state.entries)} entries) -> Atlas learning state under {len(keys)} "
+          f"key(s): {', '.join(keys)}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from crm_env.integrations.atlas.bridge import import_changes
+    from crm_env.learning.store import MemoryStore
+
+    with MemoryStore(args.memory, args.memory_name) as store:
+        state = store.state()
+        try:
+            changes, report = import_changes(state, args.database_url,
+                                             tuple(args.learning_key) if args.learning_key else None)
+        except InfrastructureError as exc:
+            print(f"crm-env: error: {exc}", file=sys.stderr)
+            return EXIT_INFRA
+        store.extend(changes, at_version=state.version)
+    print(f"added {len(report.added)} candidate entr{'y' if len(report.added) == 1 else 'ies'} from Atlas; "
+          f"{report.already} already held; {len(report.skipped)} line(s) refused")
+    for cause in report.skipped:
+        print(f"  refused: {cause}")
     return 0
 
 

@@ -8,6 +8,7 @@ ordinary agent, so a frozen run is resumable, concurrent and reported like any o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from crm_env.agents.base import Agent, LlmCall, Observation
@@ -17,15 +18,20 @@ from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS, Retriever
 from crm_env.learning.teacher import placebo_instruction
 
 
-class PlaybookAgent:
-    """``inner`` guided by a fixed playbook (see the module docstring)."""
+def retrieved(retriever: Retriever, budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> Callable[[str], list[str]]:
+    """The instructions of the entries ``retriever`` selects for a request, each once."""
+    return lambda request: list(dict.fromkeys(e.instruction for e in retriever.select(request, budget_tokens).injected))
 
-    def __init__(self, inner: Agent, retriever: Retriever, budget_tokens: int = DEFAULT_BUDGET_TOKENS) -> None:
+
+class PlaybookAgent:
+    """``inner`` guided, before each turn, by ``instructions(request)`` (see the module docstring; the Atlas
+    adapter hands a session's playbook the same way: ``crm_env.integrations.atlas.session``)."""
+
+    def __init__(self, inner: Agent, instructions: Callable[[str], list[str]]) -> None:
         self.inner = inner
         self.name = inner.name
         self.simulated = inner.simulated
-        self.retriever = retriever
-        self.budget_tokens = budget_tokens
+        self.instructions = instructions
         self._turn: Any = None
 
     def reset(self, conversation_id: str | None = None) -> None:
@@ -36,8 +42,7 @@ class PlaybookAgent:
         turn = observation.get("turn")
         if turn != self._turn:
             self._turn = turn
-            selection = self.retriever.select(str(observation.get("user_message", "")), self.budget_tokens)
-            self.inner.guide(list(dict.fromkeys(e.instruction for e in selection.injected)))  # type: ignore[attr-defined]
+            self.inner.guide(self.instructions(str(observation.get("user_message", ""))))  # type: ignore[attr-defined]
 
     def act(self, observation: Observation) -> str:
         self._prepare(observation)

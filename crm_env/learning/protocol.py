@@ -165,7 +165,7 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
     """
     from crm_env.eval.job import run_eval
     from crm_env.eval.runner import default_agent_factory
-    from crm_env.learning.guided import PlaybookAgent, ablated, placebo, without
+    from crm_env.learning.guided import PlaybookAgent, ablated, placebo, retrieved, without
     from crm_env.learning.llm_teacher import build_teacher
     from crm_env.learning.memory import fold, import_json
     from crm_env.learning.retrieval import Retriever
@@ -192,8 +192,8 @@ def run_protocol(config: ProtocolConfig, out: Path, *, resume: bool = False, giv
         base = default_agent_factory(run_config)
         if state is not None:
             retriever = Retriever(state.entries.values())
-            factory = lambda conv, trial, seed: PlaybookAgent(base(conv, trial, seed), retriever,
-                                                               config.budget_tokens)
+            factory = lambda conv, trial, seed: PlaybookAgent(base(conv, trial, seed),
+                                                               retrieved(retriever, config.budget_tokens))
         elif supervised:
             teacher = build_teacher(config.teacher, None, None, config.timeout)
             factory = lambda conv, trial, seed: SupervisedAgent(base(conv, trial, seed), teacher)

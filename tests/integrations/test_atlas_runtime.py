@@ -91,8 +91,9 @@ def test_paired_sessions_reach_the_teacher_and_retry_on_its_rejection(tmp_path: 
         assert line["conversation_id"] in json.dumps(request)
 
 
-def test_a_failed_session_stops_the_run_and_resume_continues(tmp_path: Path,
+def test_a_failed_session_stops_the_run_and_resume_continues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-fake")
     out = tmp_path / "run"
     with providers.FakeProvider("openai", model=MODEL) as provider:
         config = _config(tmp_path, provider, "auto", "--database-url", "postgresql://nobody@127.0.0.1:1/none")
@@ -110,3 +111,118 @@ def test_the_held_out_split_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
         config = _config(tmp_path, provider, "auto")
     assert main(["atlas", "run", "--config", str(config), "--split", "test", "--output", str(tmp_path / "r")]) == 2
     assert "held out" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+@pytest.fixture
+def atlas_db() -> Any:
+    """A fresh database on the test PostgreSQL server, with Atlas's tables (``crm-env atlas init-db``)."""
+    import uuid
+
+    import psycopg
+
+    from crm_env.integrations.atlas.storage import libpq_url
+    from tests.conftest import postgres_url
+
+    server = libpq_url(postgres_url())
+    name = f"atlas_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        assert main(["atlas", "init-db", url]) == 0
+        assert main(["atlas", "init-db", url]) == 0  # idempotent
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+LESSON = "Read the quote back before you change its status."
+
+
+@pytest.mark.postgres
+def test_sessions_persist_and_the_learning_state_one_writes_the_next_reads(tmp_path: Path, atlas_db: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-fake")
+
+    def synthesizer(body):  # type: ignore[no-untyped-def]
+        answer = {"student_pamphlet": LESSON, "session_student_learning": "checked the quote"}
+        return 200, {}, json.loads(provider._answer({"respond": json.dumps(answer)}))
+
+    with providers.FakeProvider("openai", model=MODEL) as provider:
+        provider.default = synthesizer
+        config = _config(tmp_path, provider, "auto", "--database-url", atlas_db)
+        for name in ("first", "second"):  # the same conversation twice: one learning key
+            assert main(["atlas", "run", "--config", str(config), "--episodes", "1", "--output",
+                         str(tmp_path / name)]) == 0
+    first, second = _lines(tmp_path / "first")[0], _lines(tmp_path / "second")[0]
+    assert LESSON not in first["atlas"]["guidance"] and LESSON in second["atlas"]["guidance"]  # read from storage
+    with psycopg.connect(atlas_db) as connection:
+        sessions = connection.execute("SELECT id, status, metadata->>'learning_key' FROM sessions ORDER BY id").fetchall()
+        registry = connection.execute("SELECT learning_key, student_learning FROM learning_registry").fetchall()
+    assert [(s[1], s[2]) for s in sessions] == [("succeeded", first["atlas"]["learning_key"])] * 2
+    assert [s[0] for s in sessions] == [first["atlas"]["session_id"], second["atlas"]["session_id"]]
+    assert registry == [(first["atlas"]["learning_key"], LESSON)]
+    assert "gold" not in json.dumps(provider.requests).lower()  # no reference in what the synthesizer read
+
+
+def _memory(path: Path) -> str:
+    """A learning memory with one active entry per audience and a candidate (which is not exported)."""
+    from crm_env.learning.entries import AddEntry, Cue, Entry, Lifecycle, SetStatus
+    from crm_env.learning.store import MemoryStore
+
+    url = f"sqlite:///{path}"
+    entries = [Entry(audience=audience, cue=Cue(keywords=("quote",)), instruction=text, expected_effect="e",
+                     rationale="r") for audience, text in (("student", LESSON), ("teacher", "Check the quote id."),
+                                                           ("student", "Not yet trusted."))]
+    with MemoryStore(url) as store:
+        store.extend([AddEntry(entry=e, reason="test") for e in entries])
+        store.extend([SetStatus(entry_id=e.id, status=Lifecycle.ACTIVE, reason="test") for e in entries[:2]])
+    return url
+
+
+@pytest.mark.postgres
+def test_our_memory_seeds_atlas_and_atlas_learning_comes_back_as_candidates(
+        tmp_path: Path, atlas_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import psycopg
+
+    from crm_env.learning.store import MemoryStore
+
+    memory = _memory(tmp_path / "memory.db")
+    key = "crm_env:Quote Management"
+    assert main(["atlas", "export-memory", "--memory", memory, "--database-url", atlas_db]) == 0
+    with psycopg.connect(atlas_db) as connection:
+        rows = dict(connection.execute("SELECT learning_key, student_learning FROM learning_registry").fetchall())
+    assert len(rows) == 9 and rows[key] == f"- {LESSON}"  # one key per workflow family; the candidate stays home
+    assert main(["atlas", "export-memory", "--memory", memory, "--database-url", atlas_db]) == 2  # no silent overwrite
+    assert "--replace" in capsys.readouterr().err
+    with psycopg.connect(atlas_db) as connection:
+        connection.execute("UPDATE learning_registry SET student_learning = %s WHERE learning_key = %s",
+                           (f"- {LESSON}\n- Confirm the new status with the user.\n- {'x' * 300}", key))
+    target = f"sqlite:///{tmp_path / 'back.db'}"
+    assert main(["atlas", "import-memory", "--database-url", atlas_db, "--memory", target,
+                 "--learning-key", key]) == 0
+    assert "1 line(s) refused" in capsys.readouterr().out  # the 300-character line
+    with MemoryStore(target) as store:
+        state = store.state()
+    instructions = {e.instruction: e for e in state.entries.values()}
+    assert set(instructions) == {LESSON, "Confirm the new status with the user.", "Check the quote id."}
+    assert all(e.status.value == "candidate" and e.cue.entities == ("quote",) for e in instructions.values())
+    assert instructions["Confirm the new status with the user."].cue.keywords == ("status",)
+    assert main(["atlas", "import-memory", "--database-url", atlas_db, "--memory", target, "--learning-key", key]) == 0
+    with MemoryStore(target) as store:
+        assert store.state().version == state.version  # nothing added twice
+
+
+@pytest.mark.postgres
+def test_an_exported_memory_reaches_our_student_in_an_atlas_session(tmp_path: Path, atlas_db: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-fake")
+    assert main(["atlas", "export-memory", "--memory", _memory(tmp_path / "m.db"), "--database-url", atlas_db]) == 0
+    with providers.FakeProvider("openai", model=MODEL) as provider:
+        provider.default = lambda body: (200, {}, json.loads(provider._answer({"respond": "{}"})))
+        config = _config(tmp_path, provider, "auto", "--database-url", atlas_db)
+        assert main(["atlas", "run", "--config", str(config), "--episodes", "1", "--output", str(tmp_path / "r")]) == 0
+    assert f"- {LESSON}" in _lines(tmp_path / "r")[0]["atlas"]["guidance"][0]

@@ -76,10 +76,16 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
         atlas_config = load_config(config_path)
     except ConfigLoadError as exc:
         raise ConfigError(f"--config {config_path}: {str(exc)[:500]}") from None
-    key = atlas_config.teacher.llm.api_key_env
-    if atlas_config.orchestration.forced_mode != "auto" and not os.environ.get(key):
-        raise ConfigError(f"set the environment variable {key}: Atlas's teacher reads it in paired mode, even from "
-                          "a local --base-url (any value serves a server that needs no key)")
+    needed = []  # (variable, who reads it): Atlas skips a call without its key, silently, even for a local server
+    if atlas_config.orchestration.forced_mode != "auto":
+        needed.append((atlas_config.teacher.llm.api_key_env, "its teacher, in paired mode"))
+    learning = atlas_config.learning
+    if atlas_config.storage is not None and learning.enabled and learning.update_enabled and learning.llm is not None:
+        needed.append((learning.llm.api_key_env, "its learning synthesizer, with storage"))
+    for key, reader in needed:
+        if not os.environ.get(key):
+            raise ConfigError(f"set the environment variable {key}: Atlas reads it for {reader}, even from a local "
+                              "--base-url (any value serves a server that needs no key)")
     config = RunConfig(agent=student, model=model, base_url=base_url, dataset=dataset, split=split, sample=episodes,
                        seed=seed, output=output, concurrency=1, progress=False)
     prepared = prepare(config, resume=resume, given={"output": output} if resume else None)
@@ -87,6 +93,7 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
     write_json_atomic(prepared.out / RUN_FILE, prepared.record.model_dump(mode="json"))
     done = {line.conversation_id for line in load_results(prepared.out / RESULTS_FILE).completed}
     runner = Runner(prepared)
+    agents = runner.agent_factory
     writer = ResultsWriter(prepared.out / RESULTS_FILE)
     print(f"atlas: {len(prepared.conversations)} session(s) on {dataset}:{split} with the {student} student "
           f"({len(done)} done) -> {prepared.out}", file=console, flush=True)
@@ -94,7 +101,7 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
         for conversation in prepared.conversations:
             if conversation.conversation_id in done:
                 continue
-            session = Session(runner, conversation)
+            session = Session(runner, conversation, agents)
             token = bind(session)
             try:
                 session.atlas.update(asyncio.run(_session(task_text(conversation), config_path, {
@@ -112,7 +119,8 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
                 raise ConfigError(f"Atlas never called the agent for {conversation.conversation_id}: is the "
                                   "configuration's agent crm_env.integrations.atlas.session:play?")
             line: ResultLine = session.attempts[-1]
-            writer.append(line.model_copy(update={"atlas": {**session.atlas, "attempts": len(session.attempts)}}))
+            writer.append(line.model_copy(update={"atlas": {**session.atlas, "attempts": len(session.attempts),
+                                                            "guidance": session.guidance[-1]}}))
             done.add(conversation.conversation_id)
     finally:
         writer.close()

@@ -7,7 +7,9 @@ which Atlas's worker thread for the adapter inherits).
 - ``play(prompt, metadata)`` (``agent.type: python``): plays the whole conversation through ``CrmEnv`` with
   one of our students, from the start on a fresh CRM each time Atlas calls it (a paired teacher's retry is
   a new attempt, scored on its own), and returns the transcript as JSON: per turn the calls with their
-  outcome, the reply and whether the turn passed. Never the reference.
+  outcome, the reply and whether the turn passed. Never the reference. What Atlas puts in the prompt for
+  the student (its learned playbook, and its teacher's guidance on a retry) is handed to our student
+  before every turn (``guide``) and kept in the session's record.
 - ``CrmReward`` (``adaptive_teaching.reward.type: python``): the score is the share of turns the last
   attempt passed, by our deterministic verdict (state-checked, never an LLM's guess); strict success and
   each turn's verdict are in ``raw``.
@@ -15,8 +17,10 @@ which Atlas's worker thread for the adapter inherits).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,12 +34,16 @@ class Session:
 
     runner: Any  # crm_env.eval.runner.Runner
     conversation: Any
+    agents: Any  # the runner's agent factory: (conversation, trial, seed) -> Agent
     trial: int = 0
     attempts: list[Any] = field(default_factory=list)  # ResultLine per adapter call
+    guidance: list[list[str]] = field(default_factory=list)  # what Atlas's prompt held for the student, per call
     atlas: dict[str, Any] = field(default_factory=dict)  # what the runtime reported (mode, reward...)
 
 
 _SESSION: ContextVar[Session | None] = ContextVar("crm_env_atlas_session", default=None)
+_PLAYBOOK = re.compile(r">>> Student Playbook >>>\n(.*?)\n>>> End Student Playbook >>>", re.DOTALL)
+_GUIDANCE = re.compile(r"^Guidance History: (\[.*\])\s*$", re.MULTILINE)
 
 
 def bind(session: Session) -> Any:
@@ -55,9 +63,29 @@ def current() -> Session:
     return session
 
 
+def guidance(prompt: str) -> list[str]:
+    """Atlas's playbook for the student and its teacher's guidance, as written in the adapter's prompt."""
+    out = [m.group(1).strip() for m in _PLAYBOOK.finditer(prompt or "")]
+    history = _GUIDANCE.search(prompt or "")
+    if history:
+        try:
+            notes = ast.literal_eval(history.group(1))
+        except (ValueError, SyntaxError):
+            notes = []
+        out += [str(note).strip() for note in notes if isinstance(note, str)] if isinstance(notes, list) else []
+    return list(dict.fromkeys(text for text in out if text))
+
+
 def play(prompt: str, metadata: dict[str, Any] | None = None) -> str:
     """The agent adapter: play the session's conversation once (see the module docstring)."""
+    from crm_env.learning.guided import PlaybookAgent
+
     session = current()
+    instructions = guidance(prompt)
+    session.guidance.append(instructions)
+    base = session.agents
+    session.runner.agent_factory = lambda conv, trial, seed: PlaybookAgent(base(conv, trial, seed),
+                                                                           lambda request: instructions)
     line = asyncio.run(session.runner.episode([None], session.conversation, session.trial, []))
     session.attempts.append(line)
     return json.dumps(transcript(line), default=str)
