@@ -89,6 +89,8 @@ def test_paired_sessions_reach_the_teacher_and_retry_on_its_rejection(tmp_path: 
     assert all(line["atlas"]["mode"] == "paired" and line["atlas"]["attempts"] == 2 for line in lines)
     for line, request in zip(lines, requests, strict=True):  # the teacher saw our transcript of the episode
         assert line["conversation_id"] in json.dumps(request)
+        teacher = line["usage"]["teacher"]  # Atlas's own calls, counted (it records only its student's)
+        assert teacher["calls"] == 1 and teacher["input_tokens"] > 0 and teacher["cost_usd"] > 0
 
 
 def test_a_failed_session_stops_the_run_and_resume_continues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -165,6 +167,7 @@ def test_sessions_persist_and_the_learning_state_one_writes_the_next_reads(tmp_p
     assert [(s[1], s[2]) for s in sessions] == [("succeeded", first["atlas"]["learning_key"])] * 2
     assert [s[0] for s in sessions] == [first["atlas"]["session_id"], second["atlas"]["session_id"]]
     assert registry == [(first["atlas"]["learning_key"], LESSON)]
+    assert first["usage"]["curator"]["calls"] == 1 and "teacher" not in first["usage"]  # the synthesizer; auto mode
     assert "gold" not in json.dumps(provider.requests).lower()  # no reference in what the synthesizer read
 
 

@@ -65,3 +65,20 @@ def test_atlas_env_init_validates_our_factories_and_atlas_run_drives_them(tmp_pa
     assert artefact["task"] == "arc-1200-00001" and artefact["result"]["reward"]["total"] == 8.0
     bad = _atlas("run", "--path", ".", "--task", "Sample investigation prompt", cwd=tmp_path)
     assert bad.returncode != 0 and "a task is a conversation id" in bad.stdout + bad.stderr
+
+
+@pytest.mark.slow
+def test_atlas_env_init_selects_our_decorated_classes_by_itself_and_runs_a_sample(tmp_path: Path) -> None:
+    import crm_env.integrations.atlas as package
+
+    copy = tmp_path / "crm_atlas"  # the scan reads source files: our three modules in a project of their own
+    copy.mkdir()
+    (copy / "__init__.py").write_text("")
+    for name in ("environment.py", "agent.py", "markers.py"):
+        shutil.copy(Path(package.__file__).parent / name, copy / name)
+    init = _atlas("env", "init", "--path", ".", "--task", "arc-1200-00001", cwd=tmp_path)
+    assert init.returncode == 0, init.stdout + init.stderr
+    discovered = json.loads((tmp_path / ".atlas" / "discover.json").read_text())
+    assert (discovered["environment"]["qualname"], discovered["agent"]["qualname"]) == ("AtlasCrmEnvironment",
+                                                                                         "AtlasCrmAgent")
+    assert not discovered["preflight"]["auto_skip"] and discovered["reward"]["steps"] > 0  # the sample run ran

@@ -7,7 +7,9 @@
                    --agent-fn crm_env.integrations.atlas:create_agent --task arc-1200-00001
 
 Keyword arguments come from ``--env-arg KEY=VALUE`` / ``--agent-arg KEY=VALUE`` (see
-``AtlasCrmEnvironment`` and ``AtlasCrmAgent``). Nothing here imports Atlas: its protocols are structural.
+``AtlasCrmEnvironment`` and ``AtlasCrmAgent``). Nothing here imports Atlas: its protocols are structural,
+and ``atlas env init`` recognises our two classes by their decorators' *names* (``environment``, ``agent``:
+``markers``), so a scan of this package selects them without the flags.
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from crm_env.errors import ConfigError
+from crm_env.integrations.atlas.markers import agent
 
 
+@agent
 class AtlasCrmAgent:
     """A student from ``crm_env.agents.build_agent`` for Atlas (see the module docstring).
 

@@ -23,11 +23,13 @@ from typing import Any
 
 from crm_env.envs.env import CrmEnv
 from crm_env.errors import ConfigError
+from crm_env.integrations.atlas.markers import environment
 
 TASK_HELP = ('a task is a conversation id (such as "arc-1200-00001"), "next", or a JSON object '
              '{"dataset": NAME, "split": SPLIT, "conversation_id": ID}')
 
 
+@environment
 class AtlasCrmEnvironment:
     """The CRM environment for Atlas (see the module docstring).
 

@@ -4,7 +4,8 @@ The configuration (``crm-env atlas init-config``) names our adapter and reward
 (``crm_env.integrations.atlas.session``); this driver binds each session to its conversation, runs it,
 and appends the episode Atlas's last attempt played to ``results.jsonl`` in ``crm-env eval``'s format (so
 ``crm-env report`` and ``compare`` read it), with what Atlas did in the line's ``atlas`` field: its
-session id, mode, reward, attempts and learning key. ``session_metadata`` holds the learning key (per
+session id, mode, reward, attempts and learning key; the tokens and cost of Atlas's own LLM calls (teacher, learning synthesizer as
+``curator``) join the student's in the line's ``usage``. ``session_metadata`` holds the learning key (per
 workflow family) and the conversation id, never the reference: Atlas's judges and synthesizer read it.
 Conversations come from the split in a seeded sample; a run killed part-way continues with ``--resume``.
 """
@@ -56,9 +57,9 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
     from crm_env.datasets.loader import HELD_OUT_SPLITS
     from crm_env.eval.config import RESULTS_FILE, RUN_FILE, RunConfig, write_json_atomic
     from crm_env.eval.job import finish
-    from crm_env.eval.results import ResultLine, ResultsWriter, load_results
+    from crm_env.eval.results import ResultLine, ResultsWriter, Usage, load_results
     from crm_env.eval.runner import Runner, _close, prepare
-    from crm_env.integrations.atlas.session import Session, bind, unbind
+    from crm_env.integrations.atlas.session import Session, bind, counting_atlas_calls, unbind
 
     console = console or sys.stdout
     if split in HELD_OUT_SPLITS:
@@ -104,12 +105,14 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
             session = Session(runner, conversation, agents)
             token = bind(session)
             try:
-                session.atlas.update(asyncio.run(_session(task_text(conversation), config_path, {
-                    "learning_key_override": f"crm_env:{conversation.workflow.value}",
-                    "conversation_id": conversation.conversation_id})))
+                with counting_atlas_calls():
+                    outcome = asyncio.run(_session(task_text(conversation), config_path, {
+                        "learning_key_override": f"crm_env:{conversation.workflow.value}",
+                        "conversation_id": conversation.conversation_id}))
+                session.atlas.update(outcome)
             except ConfigError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # the runtime fails in many types (database, provider, its own bugs): each stops the run
                 raise SessionFailed(f"the Atlas session for {conversation.conversation_id} failed: "
                                     f"{type(exc).__name__}: {str(exc)[:300]}; the {len(done)} session(s) before it "
                                     "are saved: fix the cause and run again with --resume") from exc
@@ -119,8 +122,14 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
                 raise ConfigError(f"Atlas never called the agent for {conversation.conversation_id}: is the "
                                   "configuration's agent crm_env.integrations.atlas.session:play?")
             line: ResultLine = session.attempts[-1]
-            writer.append(line.model_copy(update={"atlas": {**session.atlas, "attempts": len(session.attempts),
-                                                            "guidance": session.guidance[-1]}}))
+            usage: dict[str, Usage] = {}  # every attempt's student calls (a paired retry costs too), and Atlas's own
+            for attempt in session.attempts:
+                for role, spent in attempt.usage.items():
+                    usage.setdefault(role, Usage()).merge(spent)
+            for record in runner._record_calls(session.calls):  # priced as the runner prices every call
+                usage.setdefault(record.role, Usage()).add(record)
+            writer.append(line.model_copy(update={"usage": usage, "atlas": {
+                **session.atlas, "attempts": len(session.attempts), "guidance": session.guidance[-1]}}))
             done.add(conversation.conversation_id)
     finally:
         writer.close()

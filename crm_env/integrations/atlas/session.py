@@ -21,6 +21,9 @@ import ast
 import asyncio
 import json
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +41,7 @@ class Session:
     trial: int = 0
     attempts: list[Any] = field(default_factory=list)  # ResultLine per adapter call
     guidance: list[list[str]] = field(default_factory=list)  # what Atlas's prompt held for the student, per call
+    calls: list[Any] = field(default_factory=list)  # Atlas's own LLM calls (LlmCall): teacher, curator
     atlas: dict[str, Any] = field(default_factory=dict)  # what the runtime reported (mode, reward...)
 
 
@@ -99,6 +103,38 @@ def transcript(line: Any) -> dict[str, Any]:
             "turns": [{"turn": t.turn_id, "passed": t.success, "reply": t.reply,
                        "calls": [{"tool": s.tool, "ok": s.ok, "error": s.error} for s in t.steps if s.tool]}
                       for t in line.turns]}
+
+
+ROLES = {"teacher": "teacher", "learning": "curator", "reward": "judge"}  # Atlas's actors -> our cost roles
+
+
+@contextmanager
+def counting_atlas_calls() -> Iterator[None]:
+    """Count the tokens of Atlas's own LLM calls into the bound session's ``calls``, by role: Atlas records
+    only its student's. Its teacher and learning synthesizer both call ``LLMClient.acomplete`` (pinned
+    0.1.16), which is wrapped for the duration; the role is the actor Atlas marks before each call."""
+    from atlas.runtime.orchestration.execution_context import ExecutionContext
+    from atlas.utils.llm_client import LLMClient
+
+    from crm_env.providers.usage import LlmCall, openai_usage
+
+    original = LLMClient.acomplete
+
+    async def acomplete(client: Any, messages: Any, response_format: Any = None, overrides: Any = None) -> Any:
+        actor = str(ExecutionContext.get().metadata.get("active_actor") or "teacher")
+        started = time.perf_counter()
+        response = await original(client, messages, response_format, overrides)
+        session = _SESSION.get()
+        if session is not None:  # LiteLLM answers in the OpenAI shape whatever the provider
+            session.calls.append(LlmCall.of(ROLES.get(actor, actor), "atlas", openai_usage(response.raw, client.model),
+                                            time.perf_counter() - started, 1))
+        return response
+
+    LLMClient.acomplete = acomplete  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LLMClient.acomplete = original  # type: ignore[method-assign]
 
 
 class CrmReward:
