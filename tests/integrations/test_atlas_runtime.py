@@ -87,6 +87,7 @@ def test_paired_sessions_reach_the_teacher_and_retry_on_its_rejection(tmp_path: 
     assert len(requests) == 2 and all(r["model"] == MODEL for r in requests)  # one validation per session
     lines = _lines(out)
     assert all(line["atlas"]["mode"] == "paired" and line["atlas"]["attempts"] == 2 for line in lines)
+    assert all(line["atlas"]["guidance"] == ["Confirm each change against the request."] for line in lines)
     for line, request in zip(lines, requests, strict=True):  # the teacher saw our transcript of the episode
         assert line["conversation_id"] in json.dumps(request)
         teacher = line["usage"]["teacher"]  # Atlas's own calls, counted (it records only its student's)

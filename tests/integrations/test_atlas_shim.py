@@ -83,3 +83,14 @@ def test_importing_the_integration_imports_no_atlas() -> None:
              "print(sorted(m for m in sys.modules if m == 'atlas' or m.startswith('atlas.')))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "[]"
+
+
+def test_the_adapter_reads_atlass_playbook_and_guidance_from_its_prompt() -> None:
+    from crm_env.integrations.atlas.session import guidance
+
+    block = ">>> Student Playbook >>>\nCheck the quote first.\n>>> End Student Playbook >>>"
+    prompt = (f"SYSTEM: {block}\n\nCRM student\n\nSYSTEM: {block}\nHUMAN: Step ID: 1\n"
+              'Guidance History: [\n  "Confirm the amount.",\n  "Don\'t guess ids."\n]')
+    assert guidance(prompt) == ["Check the quote first.", "Confirm the amount.", "Don't guess ids."]
+    assert guidance("HUMAN: Step ID: 1\nGuidance History: []") == []
+    assert guidance("Guidance History: [not python") == []  # unreadable: nothing, never a crash

@@ -17,7 +17,6 @@ which Atlas's worker thread for the adapter inherits).
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 import re
@@ -47,7 +46,7 @@ class Session:
 
 _SESSION: ContextVar[Session | None] = ContextVar("crm_env_atlas_session", default=None)
 _PLAYBOOK = re.compile(r">>> Student Playbook >>>\n(.*?)\n>>> End Student Playbook >>>", re.DOTALL)
-_GUIDANCE = re.compile(r"^Guidance History: (\[.*\])\s*$", re.MULTILINE)
+_GUIDANCE = "Guidance History: "
 
 
 def bind(session: Session) -> Any:
@@ -70,13 +69,13 @@ def current() -> Session:
 def guidance(prompt: str) -> list[str]:
     """Atlas's playbook for the student and its teacher's guidance, as written in the adapter's prompt."""
     out = [m.group(1).strip() for m in _PLAYBOOK.finditer(prompt or "")]
-    history = _GUIDANCE.search(prompt or "")
-    if history:
+    start = (prompt or "").rfind(_GUIDANCE)
+    if start >= 0:  # a JSON list, over several lines when it is not empty
         try:
-            notes = ast.literal_eval(history.group(1))
-        except (ValueError, SyntaxError):
+            notes, _ = json.JSONDecoder().raw_decode(prompt[start + len(_GUIDANCE):])
+        except ValueError:
             notes = []
-        out += [str(note).strip() for note in notes if isinstance(note, str)] if isinstance(notes, list) else []
+        out += [note.strip() for note in notes if isinstance(note, str)] if isinstance(notes, list) else []
     return list(dict.fromkeys(text for text in out if text))
 
 
