@@ -162,6 +162,7 @@ def test_sessions_persist_and_the_learning_state_one_writes_the_next_reads(tmp_p
                          str(tmp_path / name)]) == 0
     first, second = _lines(tmp_path / "first")[0], _lines(tmp_path / "second")[0]
     assert LESSON not in first["atlas"]["guidance"] and LESSON in second["atlas"]["guidance"]  # read from storage
+    assert first["atlas"]["learning_state"]["student_learning"] == LESSON  # what the first session left
     with psycopg.connect(atlas_db) as connection:
         sessions = connection.execute("SELECT id, status, metadata->>'learning_key' FROM sessions ORDER BY id").fetchall()
         registry = connection.execute("SELECT learning_key, student_learning FROM learning_registry").fetchall()

@@ -4,10 +4,11 @@ The configuration (``crm-env atlas init-config``) names our adapter and reward
 (``crm_env.integrations.atlas.session``); this driver binds each session to its conversation, runs it,
 and appends the episode Atlas's last attempt played to ``results.jsonl`` in ``crm-env eval``'s format (so
 ``crm-env report`` and ``compare`` read it), with what Atlas did in the line's ``atlas`` field: its
-session id, mode, reward, attempts and learning key; the tokens and cost of Atlas's own LLM calls (teacher, learning synthesizer as
-``curator``) join the student's in the line's ``usage``. ``session_metadata`` holds the learning key (per
-workflow family) and the conversation id, never the reference: Atlas's judges and synthesizer read it.
-Conversations come from the split in a seeded sample; a run killed part-way continues with ``--resume``.
+session id, mode, reward, attempts, learning key and the learning state after the session. The tokens
+and cost of Atlas's own LLM calls (teacher; learning synthesizer as ``curator``) join the student's in
+the line's ``usage``. ``session_metadata`` holds the learning key (per workflow family) and the
+conversation id, never the reference: Atlas's judges and synthesizer read it. Conversations come from
+the split in a seeded sample; a run killed part-way continues with ``--resume``.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ async def _session(task: str, config_path: str, metadata: dict[str, Any]) -> dic
 
     result = await arun(task, config_path, session_metadata=metadata, stream_progress=False)
     context = ExecutionContext.get().metadata  # the same task's context: what this session recorded
+    state = context.get("learning_state") if isinstance(context.get("learning_state"), dict) else {}
     return {"session_id": context.get("session_id"), "mode": context.get("execution_mode"),
-            "learning_key": context.get("learning_key"), "final_answer_chars": len(result.final_answer or "")}
+            "learning_key": context.get("learning_key"), "final_answer_chars": len(result.final_answer or ""),
+            "learning_state": {"student_learning": state.get("student_learning") or None,
+                               "teacher_learning": state.get("teacher_learning") or None}}
 
 
 def run_atlas(config_path: str, *, student: str = "scripted", model: str | None = None, base_url: str | None = None,
