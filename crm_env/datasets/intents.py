@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 
 class TaskIntent(StrEnum):
@@ -132,3 +135,11 @@ def parse_intent(text: str) -> TaskIntent:
         return TaskIntent(wanted)
     except ValueError:
         raise ValueError(f"no intent {text!r}; the intents are: {', '.join(i.value for i in TaskIntent)}") from None
+
+
+def _loose_intents(value: Any) -> Any:
+    return tuple(parse_intent(v) for v in value) if isinstance(value, list | tuple) else value
+
+
+# Intents in a configuration, each named as loosely as ``parse_intent`` reads them.
+Intents = Annotated[tuple[TaskIntent, ...], BeforeValidator(_loose_intents)]

@@ -200,7 +200,8 @@ class Runner:
         except InfrastructureError as exc:
             raise _Infra(f"backend: {type(exc).__name__}: {exc}", env_broken=True) from exc
 
-    def _record_calls(self, calls: list[LlmCall]) -> list[LlmCallRecord]:
+    def price_calls(self, calls: list[LlmCall]) -> list[LlmCallRecord]:
+        """The calls as result records, priced and added to the spend."""
         out = []
         for call in calls:
             cost = self.prices.cost(call.model, call.input_tokens, call.output_tokens, call.cached_tokens)
@@ -243,13 +244,13 @@ class Runner:
                 try:
                     action = await agent.act_async(obs)
                 finally:
-                    calls = account(self._record_calls(agent.drain_calls()))
+                    calls = account(self.price_calls(agent.drain_calls()))
                 latency = time.perf_counter() - t0
                 if not isinstance(action, str):
                     action = json.dumps(action, default=str)
                 slot.events.clear()
                 obs, _, terminated, truncated, info = await self._env(lambda a=action: slot.env.step(a))
-                judge_calls = account(self._record_calls(slot.judge.drain_calls() if slot.judge else []))
+                judge_calls = account(self.price_calls(slot.judge.drain_calls() if slot.judge else []))
                 steps.append(_step(action, slot.events, latency, calls))
                 if "reward_breakdown" in info:
                     if info["judge_error"]:
@@ -280,6 +281,14 @@ class Runner:
         return ResultLine(**base, status="completed", finished_at=time.time(), latency_s=time.perf_counter() - started,
                           strict_success=all(t.success for t in turns) and len(turns) == len(conv.turns),
                           turns=turns, usage=usage)
+
+    def close(self) -> None:
+        """Close every env slot and the thread pool (the runner plays no more episodes)."""
+        for slot in self.slots:
+            _close(slot)
+        self.slots.clear()
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ budget
     def _may_start(self) -> bool:
@@ -330,10 +339,7 @@ class Runner:
         finally:
             writer.close()
             self.progress.close()
-            for slot in self.slots:
-                _close(slot)
-            if self.executor is not None:
-                self.executor.shutdown(wait=True, cancel_futures=True)
+            self.close()
         return SessionOutcome(self.prepared.out, ran, infra, len(queue), self.stop_budget,
                               time.perf_counter() - started, self.spent - previous_spend)
 

@@ -38,9 +38,9 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from crm_env.datasets.intents import TaskIntent, parse_intent
+from crm_env.datasets.intents import Intents
 from crm_env.errors import ConfigError
 from crm_env.eval.config import RunConfig, mask_url, write_json_atomic
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
@@ -73,13 +73,8 @@ class ProtocolConfig(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=1024)
     budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=1, le=100_000)
     ablate: int = Field(default=3, ge=0, le=100)  # entries ablated per ordering
-    hold_out_intents: tuple[TaskIntent, ...] = ()  # never learned from; their held-out score reported apart
+    hold_out_intents: Intents = ()  # never learned from; their held-out score reported apart
     probe: int = Field(default=20, ge=0, le=10_000)  # train conversations re-scored after each window (forgetting)
-
-    @field_validator("hold_out_intents", mode="before")
-    @classmethod
-    def _intents(cls, value: Any) -> Any:
-        return tuple(parse_intent(v) for v in value) if isinstance(value, list | tuple) else value
 
     @property
     def simulated(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_env.datasets.format import Conversation
-from crm_env.datasets.intents import TaskIntent, parse_intent
+from crm_env.datasets.intents import Intents
 from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
@@ -77,14 +77,9 @@ class LearnConfig(BaseModel):
     backend: str = "memory"
     budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=1, le=100_000)
     import_memory: str | None = None  # a memory export loaded into the empty memory before the first episode
-    exclude_intents: tuple[TaskIntent, ...] = ()  # conversations with a turn of these intents are not learned from
+    exclude_intents: Intents = ()  # conversations with a turn of these intents are not learned from
     concurrency: int = Field(default=1, ge=1, le=64)  # episodes played at once (never changes the outcome)
     lag: int = Field(default=0, ge=0, le=10_000)  # an episode plays with what was learned up to lag + 1 before it
-
-    @field_validator("exclude_intents", mode="before")
-    @classmethod
-    def _intents(cls, value: Any) -> Any:
-        return tuple(parse_intent(v) for v in value) if isinstance(value, list | tuple) else value
 
     @field_validator("split")
     @classmethod

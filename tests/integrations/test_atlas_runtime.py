@@ -55,7 +55,8 @@ def test_init_config_writes_what_the_sdk_accepts_and_never_overwrites(tmp_path: 
         assert main(["atlas", "init-config", "--output", str(path)]) == 2
 
 
-def test_auto_sessions_play_our_episodes_and_score_them_with_our_verdict(tmp_path: Path) -> None:
+def test_auto_sessions_play_our_episodes_and_score_them_with_our_verdict(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     with providers.FakeProvider("openai", model=MODEL) as provider:
         provider.default = _teacher(provider, True)
@@ -63,6 +64,7 @@ def test_auto_sessions_play_our_episodes_and_score_them_with_our_verdict(tmp_pat
         assert main(["atlas", "run", "--config", str(config), "--student", "replay", "--episodes", "3",
                      "--output", str(out)]) == 0
         assert provider.requests == []  # auto mode: no teacher
+    assert "'replay' agent is SIMULATED" in capsys.readouterr().out
     lines = _lines(out)
     assert len(lines) == 3 and all(line["strict_success"] for line in lines)  # the oracle
     for line in lines:

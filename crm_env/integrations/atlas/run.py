@@ -60,9 +60,9 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
 
     from crm_env.datasets.loader import HELD_OUT_SPLITS
     from crm_env.eval.config import RESULTS_FILE, RUN_FILE, RunConfig, write_json_atomic
-    from crm_env.eval.job import finish
+    from crm_env.eval.job import finish, simulated_notice
     from crm_env.eval.results import ResultLine, ResultsWriter, Usage, load_results
-    from crm_env.eval.runner import Runner, _close, prepare
+    from crm_env.eval.runner import Runner, prepare
     from crm_env.integrations.atlas.session import Session, bind, counting_atlas_calls, unbind
 
     console = console or sys.stdout
@@ -100,6 +100,8 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
     runner = Runner(prepared)
     agents = runner.agent_factory
     writer = ResultsWriter(prepared.out / RESULTS_FILE)
+    if prepared.config.simulated:  # Atlas's mode and teacher change nothing about who plays
+        print(simulated_notice(prepared.config), file=console, flush=True)
     print(f"atlas: {len(prepared.conversations)} session(s) on {dataset}:{split} with the {student} student "
           f"({len(done)} done) -> {prepared.out}", file=console, flush=True)
     try:
@@ -130,13 +132,12 @@ def run_atlas(config_path: str, *, student: str = "scripted", model: str | None 
             for attempt in session.attempts:
                 for role, spent in attempt.usage.items():
                     usage.setdefault(role, Usage()).merge(spent)
-            for record in runner._record_calls(session.calls):  # priced as the runner prices every call
+            for record in runner.price_calls(session.calls):  # priced as the runner prices every call
                 usage.setdefault(record.role, Usage()).add(record)
             writer.append(line.model_copy(update={"usage": usage, "atlas": {
                 **session.atlas, "attempts": len(session.attempts), "guidance": session.guidance[-1]}}))
             done.add(conversation.conversation_id)
     finally:
         writer.close()
-        for slot in runner.slots:
-            _close(slot)
+        runner.close()
     return finish(prepared.out)
