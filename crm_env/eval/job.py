@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,7 +16,7 @@ from crm_env.eval.config import RESULTS_FILE, SUMMARY_FILE, RunConfig, read_reco
 from crm_env.eval.metrics import summarize
 from crm_env.eval.preflight import claim, preflight
 from crm_env.eval.results import load_results
-from crm_env.eval.runner import AgentFactory, Prepared, SessionOutcome, prepare, run_session
+from crm_env.eval.runner import AgentFactory, EpisodePool, Prepared, SessionOutcome, prepare, run_session
 
 
 def simulated_notice(config: RunConfig) -> str:
@@ -130,17 +131,31 @@ def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] |
     out = out or sys.stdout
     prepared: Prepared = prepare(config, resume=resume, given=given)
     preflight(prepared, agent_factory)
-    if not resume:
-        claim(prepared, default=not config.output and not (given or {}).get("output"))
-    if prepared.config.simulated:
-        print(simulated_notice(prepared.config), file=out, flush=True)
-    if prepared.config.reads_held_out:
-        print(f"reading the held-out {prepared.config.split!r} split: evaluate on it once, for the final figures; "
-              "nothing may learn or tune on it", file=out, flush=True)
-    print(f"evaluating {len(prepared.conversations)} conversation(s) × {prepared.config.trials} trial(s) "
-          f"on {prepared.record.config.backend} → {prepared.out}", file=out, flush=True)
+    with ExitStack() as stack:
+        pool = None
+        if prepared.config.executor == "ray":  # the cluster is reached (or refused) before anything is written
+            from crm_env.integrations.ray import open_pool
+
+            pool, cluster = stack.enter_context(open_pool(prepared, agent_factory))
+        if not resume:
+            claim(prepared, default=not config.output and not (given or {}).get("output"))
+        if prepared.config.simulated:
+            print(simulated_notice(prepared.config), file=out, flush=True)
+        if prepared.config.reads_held_out:
+            print(f"reading the held-out {prepared.config.split!r} split: evaluate on it once, for the final "
+                  "figures; nothing may learn or tune on it", file=out, flush=True)
+        print(f"evaluating {len(prepared.conversations)} conversation(s) × {prepared.config.trials} trial(s) "
+              f"on {prepared.record.config.backend} → {prepared.out}", file=out, flush=True)
+        if pool is not None:
+            print(f"on Ray: {len(pool.actors)} worker(s) × {pool.lanes // len(pool.actors)} slot(s) = {pool.lanes} "
+                  f"episode(s) in flight, {cluster.describe()}", file=out, flush=True)
+        return _play(prepared, agent_factory, stream, out, pool)
+
+
+def _play(prepared: Prepared, agent_factory: AgentFactory | None, stream: TextIO | None, out: TextIO,
+          pool: EpisodePool | None) -> dict[str, Any]:
     try:
-        outcome = asyncio.run(run_session(prepared, agent_factory=agent_factory, stream=stream))
+        outcome = asyncio.run(run_session(prepared, agent_factory=agent_factory, stream=stream, pool=pool))
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, _exit_now)  # a second Ctrl-C while the report is written: leave at once
         summary = finish(prepared.out)

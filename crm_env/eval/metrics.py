@@ -366,7 +366,8 @@ def summarize(lines: Iterable[ResultLine], *, trials: int | None = None, planned
         seed: Seeds the bootstrap.
     """
     every = list(lines)
-    done = [l for l in every if l.status == "completed"]
+    # In key order: the bootstraps resample by position, and lines arrive in whatever order episodes finish.
+    done = sorted((l for l in every if l.status == "completed"), key=lambda l: l.key)
     infra = sorted((l for l in every if l.status == "infra_error"), key=lambda l: l.key)
     groups = by_conversation(done)
     k_max = trials or max((len(v) for v in groups.values()), default=1)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from crm_env.agents.base import Agent, LlmCall
 from crm_env.datasets.format import Conversation
@@ -59,6 +59,17 @@ from crm_env.eval.results import (
 from crm_env.rewards.judge import Judge
 
 AgentFactory = Callable[[Conversation, int, int], Agent]  # (conversation, trial, episode seed) → agent
+
+
+class EpisodePool(Protocol):
+    """Plays episodes outside this process (``crm_env.integrations.ray.RayPool``); the runner stays the writer."""
+
+    lanes: int  # episodes in flight
+    session: str  # the id every line of this invocation carries
+
+    async def play(self, lane: int, conversation_id: str, trial: int, history: list[str]) -> ResultLine:
+        """The finished result line of one episode (an ``infra_error`` line when it could not be played)."""
+        ...
 
 
 def episode_seed(seed: int, conversation_id: str, trial: int) -> int:
@@ -159,17 +170,18 @@ class Runner:
     """Runs the pending episodes of a prepared run (use ``run_eval`` for the whole job)."""
 
     def __init__(self, prepared: Prepared, agent_factory: AgentFactory | None = None,
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, pool: EpisodePool | None = None) -> None:
         self.prepared = prepared
+        self.pool = pool
         self.config = prepared.config
         self.conversations = {c.conversation_id: c for c in prepared.conversations}
         self.agent_factory = agent_factory or default_agent_factory(self.config)
         self.prices = PriceTable({name: value for name, value in _prices(prepared.record).items()})
-        self.session = uuid.uuid4().hex[:12]
+        self.session = pool.session if pool is not None else uuid.uuid4().hex[:12]
         self.stream = stream or sys.stderr
         self.judge_cache: dict[str, dict[str, Any]] = {}
         self.judge_spec = self.config.judge_spec()
-        threaded = self.config.backend != "memory" or self.judge_spec is not None
+        threaded = pool is None and (self.config.backend != "memory" or self.judge_spec is not None)
         self.executor = ThreadPoolExecutor(self.config.concurrency, "crm-eval") if threaded else None
         self.spent = 0.0
         self.in_flight = 0
@@ -216,12 +228,10 @@ class Runner:
                       history: list[str]) -> ResultLine:
         """Play one (conversation, trial); ``holder[0]`` is the worker's env slot (opened when None)."""
         seed = episode_seed(self.config.seed, conv.conversation_id, trial)
-        started_wall, started = time.time(), time.perf_counter()
+        started = time.perf_counter()
         usage: dict[str, Usage] = {}
         turns: list[TurnRecord] = []
-        base = dict(conversation_id=conv.conversation_id, trial=trial, workflow=conv.workflow.value,
-                    complexity=conv.complexity.value, n_turns=len(conv.turns), seed=seed, session=self.session,
-                    started_at=started_wall, infra_history=history)
+        base = self.line_base(conv, trial, history)
 
         def account(records: list[LlmCallRecord]) -> list[LlmCallRecord]:
             for record in records:
@@ -282,6 +292,13 @@ class Runner:
                           strict_success=all(t.success for t in turns) and len(turns) == len(conv.turns),
                           turns=turns, usage=usage)
 
+    def line_base(self, conv: Conversation, trial: int, history: list[str]) -> dict[str, Any]:
+        """The fields every result line of this episode carries, stamped with the time it starts."""
+        return {"conversation_id": conv.conversation_id, "trial": trial, "workflow": conv.workflow.value,
+                "complexity": conv.complexity.value, "n_turns": len(conv.turns),
+                "seed": episode_seed(self.config.seed, conv.conversation_id, trial), "session": self.session,
+                "started_at": time.time(), "infra_history": history}
+
     def close(self) -> None:
         """Close every env slot and the thread pool (the runner plays no more episodes)."""
         for slot in self.slots:
@@ -317,14 +334,20 @@ class Runner:
         writer = ResultsWriter(self.prepared.out / RESULTS_FILE)
         ran = infra = 0
 
-        async def worker() -> None:
+        async def worker(lane: int) -> None:
             nonlocal ran, infra
             holder: list[_Slot | None] = [None]
             while queue and self._may_start():
                 conv_id, trial = queue.popleft()
                 self.in_flight += 1
                 try:
-                    line = await self.episode(holder, self.conversations[conv_id], trial, history.get((conv_id, trial), []))
+                    earlier = history.get((conv_id, trial), [])
+                    if self.pool is None:
+                        line = await self.episode(holder, self.conversations[conv_id], trial, earlier)
+                    else:  # played elsewhere: its spend arrives with its line
+                        line = await self.pool.play(lane, conv_id, trial, earlier)
+                        self.spent += line.cost_usd
+                        self.progress.add_spend(line.cost_usd)
                 finally:
                     self.in_flight -= 1
                 writer.append(line)
@@ -335,7 +358,8 @@ class Runner:
                 await asyncio.sleep(0)  # offline agents never wait: yield, so Ctrl-C (a cancellation) lands now
 
         try:
-            await asyncio.gather(*(worker() for _ in range(min(self.config.concurrency, max(len(pending), 1)))))
+            lanes = self.pool.lanes if self.pool is not None else self.config.concurrency
+            await asyncio.gather(*(worker(lane) for lane in range(min(lanes, max(len(pending), 1)))))
         finally:
             writer.close()
             self.progress.close()
@@ -367,7 +391,7 @@ def _step(action: str, events: list[dict[str, Any]], latency: float, calls: list
 
 
 async def run_session(prepared: Prepared, *, agent_factory: AgentFactory | None = None,
-                      stream: TextIO | None = None) -> SessionOutcome:
+                      stream: TextIO | None = None, pool: EpisodePool | None = None) -> SessionOutcome:
     """Run every pair of the prepared run not yet completed in its results file (after compacting it)."""
     prepared.out.mkdir(parents=True, exist_ok=True)
     path = prepared.out / RESULTS_FILE
@@ -384,6 +408,6 @@ async def run_session(prepared: Prepared, *, agent_factory: AgentFactory | None 
     turns = {c.conversation_id: len(c.turns) for c in prepared.conversations}
     pending.sort(key=lambda pair: -turns[pair[0]])
     previous = sum(line.cost_usd for line in loaded.completed)
-    runner = Runner(prepared, agent_factory, stream)
+    runner = Runner(prepared, agent_factory, stream, pool)
     runner.earlier_strict = [line.strict_success for line in loaded.completed]
     return await runner.run(pending, loaded.infra_history, len(completed), previous)

@@ -213,7 +213,7 @@ def test_results_are_synced_by_group_commit_not_per_line(tmp_path: Path, monkeyp
 
 def test_import_crm_env_and_crm_env_version_load_nothing_heavy(tmp_path: Path) -> None:
     heavy = ("crm_env.envs.env", "crm_env.sandbox", "crm_env.rewards", "crm_env.eval", "matplotlib", "openai",
-             "anthropic", "sqlalchemy")
+             "anthropic", "sqlalchemy", "ray", "atlas", "crm_env.integrations")
     probe = ("import sys, crm_env, gymnasium; gymnasium.spec('ArcCrm-v0'); "
              f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"
