@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from crm_env.cli.codes import EXIT_INFRA, EXIT_INTERRUPTED
 from crm_env.errors import ConfigError, flag_error
-from crm_env.eval.config import DEFAULT_SLOTS_PER_WORKER, LLM_AGENTS, RunConfig
+from crm_env.eval.config import LLM_AGENTS, RunConfig
+from crm_env.eval.executor import add_executor_flags, check_executor_flags
 from crm_env.rewards.arbiter import JUDGE_MODES
 
 # CLI flag → RunConfig field. Flags default to None so that "given explicitly" can be told apart
@@ -61,17 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tool-calls", type=int, default=None, help="tool-call budget per turn (default 10)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per provider request (default 60)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    ray = p.add_argument_group("scale-out on Ray (extra [ray]; see the README's 'Scaling out')")
-    ray.add_argument("--executor", choices=("local", "ray"), default=None,
-                     help="where episodes run: this process (local, default) or Ray worker actors")
-    ray.add_argument("--ray-address", default=None, metavar="ADDR",
-                     help="a running cluster's head (HOST:PORT, or 'auto' for the one `ray start` runs here); "
-                          "default: start a local cluster on loopback for this run")
-    ray.add_argument("--workers", type=int, default=None, metavar="N",
-                     help="Ray worker actors, one CPU each (default: the cluster's CPUs)")
-    ray.add_argument("--slots-per-worker", type=int, default=None, metavar="C",
-                     help=f"env slots (episodes in flight) per worker (default {DEFAULT_SLOTS_PER_WORKER}); "
-                          "on PostgreSQL each slot holds one connection")
+    add_executor_flags(p)
     p.set_defaults(run=run_eval_command)
 
     r = subparsers.add_parser("report", help="regenerate summary.json and report.md of a run from its results.jsonl")
@@ -99,9 +90,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
     given = given_flags(args)
     if given.get("conversations") and ("dataset" in given or "split" in given):
         raise ConfigError("--conversations replaces --dataset / --split; give one or the other")
-    if given.get("executor") == "ray" and "concurrency" in given:
-        raise ConfigError("with --executor ray, episodes in flight are --workers × --slots-per-worker; "
-                          "leave out --concurrency")
+    check_executor_flags(given)
     if given.get("conversations"):
         given.setdefault("split", None)
     elif given.get("dataset") not in (None, "arc-crm-1200") and "split" not in given:

@@ -14,12 +14,14 @@ from pydantic import ValidationError
 
 from crm_env.cli.codes import EXIT_INFRA, EXIT_INTERRUPTED
 from crm_env.errors import flag_error
+from crm_env.eval.executor import add_executor_flags, check_executor_flags
 from crm_env.learning.events import Lane
 
 # CLI flag -> LearnConfig field; flags default to None so that "given" can be told apart on --resume.
 _FIELDS = ("student", "model", "base_url", "timeout", "prices", "budget_usd", "teacher", "teacher_model",
            "teacher_base_url", "dataset", "split", "episodes", "lane", "memory", "memory_name", "seed", "backend",
-           "budget_tokens", "import_memory", "judge_model", "judge_samples", "arbiter_model", "concurrency", "lag")
+           "budget_tokens", "import_memory", "judge_model", "judge_samples", "arbiter_model", "concurrency", "lag",
+           "executor", "ray_address", "workers", "slots_per_worker")
 STUDENTS = ("scripted", "claude", "openai")
 
 
@@ -78,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--lag", type=int, default=None, metavar="L",
                      help="each episode plays with what was learned up to L + 1 episodes before it (default 0: the "
                           "one just before), so up to L + 1 episodes can run at once")
+    add_executor_flags(run)
     run.add_argument("--output", required=True, metavar="DIR", help="run directory")
     run.add_argument("--resume", action="store_true", help="continue the run in --output after its last whole episode")
     run.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -135,6 +138,7 @@ def run_learn(args: argparse.Namespace) -> int:
     from crm_env.learning.run import LearnConfig, run_learning
 
     given = {name: getattr(args, name) for name in _FIELDS if getattr(args, name) is not None}
+    check_executor_flags(given)
     if args.dataset is not None and args.split is None and not args.resume:
         given["split"] = None  # a dataset named without a split is read whole (checked for held-out ones)
     try:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from crm_env.datasets.format import Conversation
 from crm_env.datasets.loader import HELD_OUT_SPLITS, source, to_jsonl
 from crm_env.errors import ConfigError
+from crm_env.eval.executor import EXECUTOR_FIELDS, ExecutorFields
 from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, JudgeMode, check_judge_mode
 
 AgentKind = Literal["replay", "scripted", "claude", "openai"]
@@ -33,14 +34,12 @@ SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
 DEFAULT_JUDGE = {"claude": "anthropic:claude-3-5-haiku-latest", "openai": "openai:gpt-4.1-mini"}
 # Fields that may change between a run and its --resume: they do not change any episode's outcome.
-RESUMABLE_OVERRIDES = frozenset({"concurrency", "budget_usd", "output", "progress", "timeout", "executor",
-                                 "ray_address", "workers", "slots_per_worker"})
-Executor = Literal["local", "ray"]
-DEFAULT_SLOTS_PER_WORKER = 8
+RESUMABLE_OVERRIDES = frozenset({"concurrency", "budget_usd", "output", "progress", "timeout"}) | EXECUTOR_FIELDS
 
 
-class RunConfig(BaseModel):
-    """Everything that determines an evaluation run (see ``crm-env eval --help`` for each flag)."""
+class RunConfig(ExecutorFields):
+    """Everything that determines an evaluation run (see ``crm-env eval --help`` for each flag); where its
+    episodes are played (``ExecutorFields``) changes no outcome."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,10 +66,6 @@ class RunConfig(BaseModel):
     max_tool_calls: int = Field(default=10, ge=1)
     timeout: float = Field(default=60.0, gt=0)
     progress: bool = True
-    executor: Executor = "local"  # where episodes run: this process, or Ray worker actors (crm_env.integrations.ray)
-    ray_address: str | None = None  # a running Ray cluster (HOST:PORT or "auto"); None starts a local one
-    workers: int | None = Field(default=None, ge=1, le=4096)  # Ray worker actors (default: the cluster's CPUs)
-    slots_per_worker: int | None = Field(default=None, ge=1, le=1024)  # env slots per actor (default 8)
 
     @field_validator("judge_mode", mode="before")
     @classmethod
@@ -89,15 +84,6 @@ class RunConfig(BaseModel):
         if self.judge_mode == "audit" and not self.judge:
             raise ConfigError("--judge-mode audit needs a judge: add --judge (and --judge-model), "
                               "or leave --judge-mode at 'undecided'")
-        return self
-
-    @model_validator(mode="after")
-    def _ray_flags_need_ray(self) -> RunConfig:
-        if self.executor != "ray":
-            given = [flag for flag, value in (("--ray-address", self.ray_address), ("--workers", self.workers),
-                                              ("--slots-per-worker", self.slots_per_worker)) if value is not None]
-            if given:
-                raise ConfigError(f"{', '.join(given)} apply to Ray workers: add --executor ray")
         return self
 
     @property
@@ -260,7 +246,7 @@ def resume_config(previous: RunRecord, given: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"--resume continues the recorded run; these flags differ from it: {', '.join(clashes)}")
     merged = base.model_copy(update={k: v for k, v in given.items() if k in RunConfig.model_fields})
     if merged.executor == "local":  # a Ray run resumed in this process: its Ray settings no longer apply
-        merged = merged.model_copy(update={"ray_address": None, "workers": None, "slots_per_worker": None})
+        merged = merged.local_copy()
     for name in ("backend", "base_url", "judge_model"):
         if "***" in (getattr(merged, name) or ""):
             raise ConfigError(f"--resume: the recorded --{name.replace('_', '-')} had a password; give it again")

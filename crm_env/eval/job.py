@@ -132,11 +132,13 @@ def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] |
     prepared: Prepared = prepare(config, resume=resume, given=given)
     preflight(prepared, agent_factory)
     with ExitStack() as stack:
-        pool = None
+        pool = scale = None
         if prepared.config.executor == "ray":  # the cluster is reached (or refused) before anything is written
-            from crm_env.integrations.ray import open_pool
+            from crm_env.integrations.ray import ScaleOut
 
-            pool, cluster = stack.enter_context(open_pool(prepared, agent_factory))
+            scale = ScaleOut(prepared.config)
+            stack.callback(scale.close)
+            pool = scale.eval_pool(prepared, agent_factory)
         if not resume:
             claim(prepared, default=not config.output and not (given or {}).get("output"))
         if prepared.config.simulated:
@@ -146,9 +148,8 @@ def run_eval(config: RunConfig, *, resume: bool = False, given: dict[str, Any] |
                   "figures; nothing may learn or tune on it", file=out, flush=True)
         print(f"evaluating {len(prepared.conversations)} conversation(s) × {prepared.config.trials} trial(s) "
               f"on {prepared.record.config.backend} → {prepared.out}", file=out, flush=True)
-        if pool is not None:
-            print(f"on Ray: {len(pool.actors)} worker(s) × {pool.lanes // len(pool.actors)} slot(s) = {pool.lanes} "
-                  f"episode(s) in flight, {cluster.describe()}", file=out, flush=True)
+        if scale is not None:
+            print(scale.describe(), file=out, flush=True)
         return _play(prepared, agent_factory, stream, out, pool)
 
 

@@ -27,6 +27,7 @@ from crm_env.datasets.intents import Intents
 from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
+from crm_env.eval.executor import EXECUTOR_FIELDS, ExecutorFields
 from crm_env.learning.events import (
     EpisodeEnd,
     EventLog,
@@ -42,7 +43,7 @@ from crm_env.learning.summary import WINDOW, headline, summarize
 RUN_FILE, EVENTS_FILE, MEMORY_DB, MEMORY_FILE, SUMMARY_FILE = (
     "run.json", "events.jsonl", "memory.db", "memory.json", "summary.json")
 # Flags a resume may change: none changes an episode's outcome.
-_RESUMABLE = frozenset({"memory", "episodes", "budget_usd", "timeout", "concurrency"})
+_RESUMABLE = frozenset({"memory", "episodes", "budget_usd", "timeout", "concurrency"}) | EXECUTOR_FIELDS
 
 
 class RunStopped(CrmEnvError):
@@ -50,8 +51,9 @@ class RunStopped(CrmEnvError):
     finished episode is saved and ``--resume`` continues."""
 
 
-class LearnConfig(BaseModel):
-    """What a learning run does (``crm-env learn run`` flags)."""
+class LearnConfig(ExecutorFields):
+    """What a learning run does (``crm-env learn run`` flags); where its episodes are played
+    (``ExecutorFields``) changes nothing it learns or writes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -233,7 +235,8 @@ class LearningRun:
             raise ConfigError(f"--resume: --memory names another memory than the recorded {recorded.memory}")
         if memory is not None and "***" in memory:
             raise ConfigError("--resume: the recorded memory URL has a masked password; give --memory URL again")
-        return recorded.model_copy(update={"memory": memory})
+        recorded = recorded.model_copy(update={"memory": memory})
+        return recorded.local_copy() if recorded.executor == "local" else recorded
 
     def _reconcile(self) -> PlaybookState:
         """Cut the events of an unfinished episode; store deltas the events hold and the memory lacks."""
@@ -268,12 +271,11 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
                  progress: bool = True, stream: TextIO | None = None, console: TextIO | None = None) -> dict[str, Any]:
     """Run (or resume) a learning run and write its memory export and summary; returns the summary."""
     from crm_env.agents import build_agent
-    from crm_env.envs.env import CrmEnv
     from crm_env.eval.prices import PriceTable
     from crm_env.eval.progress import Progress
     from crm_env.learning.llm_teacher import build_teacher
     from crm_env.learning.loop import EpisodeRecord, LearningLoop
-    from crm_env.learning.schedule import Scheduler, TaggedCache
+    from crm_env.learning.schedule import Scheduler, TaggedCache, judge_grades
 
     console = console or sys.stdout
     stopped = False
@@ -283,9 +285,15 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             build_agent(config.student, model=config.model, base_url=config.base_url, timeout=config.timeout)
         build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
         build_judges(config)
-    run = LearningRun(config, out, resume=resume, given=given)
+    scale = _scale_out(config) if not resume else None  # a Ray cluster is reached before anything is written
+    try:
+        run = LearningRun(config, out, resume=resume, given=given)
+    except BaseException:
+        _close(scale)
+        raise
     config = run.config
     try:
+        scale = scale or _scale_out(config)
         if config.simulated:
             print("NOTE: the scripted student is SIMULATED: its mistakes and its response to guidance are "
                   "scripted, so this run tests the learning machinery and supports no claim that guidance "
@@ -294,37 +302,31 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             print(f"NOTE: the {config.teacher} teacher is SIMULATED supervision: fixed rules, not a model"
                   + (", and its takeovers replay the reference calls" if config.lane in ("escalate", "adaptive")
                      else "") + ".", file=console, flush=True)
-        if config.concurrency > config.lag + 1:
-            print(f"NOTE: --concurrency {config.concurrency} with --lag {config.lag}: at most {config.lag + 1} "
+        in_flight = scale.workers * scale.slots if scale is not None else config.concurrency
+        if in_flight > config.lag + 1:
+            print(f"NOTE: {in_flight} episode(s) in flight with --lag {config.lag}: at most {config.lag + 1} "
                   "episode(s) run at once (each plays with what was learned up to lag + 1 episodes before it)",
                   file=console, flush=True)
+        if scale is not None:
+            print(scale.describe(), file=console, flush=True)
         print(f"learning on {len(run.conversations)} conversation(s) of {run.record.splits_read[0]}: "
               f"{config.episodes} episode(s), lane {config.lane}, teacher {config.teacher} -> {out}",
               file=console, flush=True)
         prices = PriceTable.from_file(config.prices)
 
-        def student(conv: Conversation, seed: int) -> Any:
-            return build_agent(config.student, conversations=[conv], model=config.model, base_url=config.base_url,
-                               seed=seed, timeout=config.timeout)
-
-        def slot() -> LearningLoop:  # one per concurrent episode: its own env, teacher and judge clients
-            env = CrmEnv(dataset=run.conversations, split=None, backend=config.backend, conversation_seed=None)
-            teacher = build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
-            return LearningLoop(env, student, teacher, lane=config.lane, seed=config.seed,
-                                budget_tokens=config.budget_tokens, prices=prices, judges=build_judges(config))
-
         cache = TaggedCache()
         for event in run.log.events:  # the grades the run already holds, as an uninterrupted run's cache would
             if isinstance(event, JudgeSamples):
-                for grade in (*event.samples, *((event.arbiter,) if event.arbiter else ())):
-                    cache.put(grade.key, int(event.episode_id.partition(":")[0]),
-                              {"goal": grade.goal, "process": grade.process, "rationale": grade.rationale})
+                for key, grade in judge_grades(event.samples, event.arbiter):
+                    cache.put(key, int(event.episode_id.partition(":")[0]), grade)
         slots: list[LearningLoop] = []
         bar = Progress(config.episodes, stream=stream, enabled=progress, done=min(run.done, config.episodes),
                        label="learn")
         try:
-            slots.extend(slot() for _ in range(config.concurrency))
-            scheduler = Scheduler(slots, config.lag, cache)
+            # on Ray, the one local slot only learns: the workers play
+            slots.extend(build_loop(config, run.conversations, prices) for _ in range(1 if scale else config.concurrency))
+            remote = scale.learn_pool(config, run.conversations, prices) if scale is not None else None
+            scheduler = Scheduler(slots, config.lag, cache, remote)
             scheduler.prime(run.log.events, run.store.state, run.record.memory_start_version)
             total, played = spent(run.log.events), run.done
 
@@ -357,12 +359,44 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
         write_json_atomic(out / SUMMARY_FILE, summary)
     finally:
         run.close()
+        _close(scale)
     if stopped:
         print(f"stopped: the next episode would pass --budget-usd {config.budget_usd} (spent "
               f"${spent(run.log.events):.4f}); resume with a higher --budget-usd", file=console)
     print(headline(summary), file=console)
     print(f"run: {out}", file=console, flush=True)
     return summary
+
+
+def _scale_out(config: LearnConfig) -> Any:
+    """The run's Ray cluster (``crm_env.integrations.ray.ScaleOut``), or None for a local run."""
+    if config.executor != "ray":
+        return None
+    from crm_env.integrations.ray import ScaleOut
+
+    return ScaleOut(config)
+
+
+def _close(scale: Any) -> None:
+    if scale is not None:
+        scale.close()
+
+
+def build_loop(config: LearnConfig, conversations: list[Conversation], prices: Any) -> Any:
+    """A ``LearningLoop`` for one concurrent episode: its own env, teacher and judge clients."""
+    from crm_env.agents import build_agent
+    from crm_env.envs.env import CrmEnv
+    from crm_env.learning.llm_teacher import build_teacher
+    from crm_env.learning.loop import LearningLoop
+
+    def student(conv: Conversation, seed: int) -> Any:
+        return build_agent(config.student, conversations=[conv], model=config.model, base_url=config.base_url,
+                           seed=seed, timeout=config.timeout)
+
+    env = CrmEnv(dataset=conversations, split=None, backend=config.backend, conversation_seed=None)
+    teacher = build_teacher(config.teacher, config.teacher_model, config.teacher_base_url, config.timeout)
+    return LearningLoop(env, student, teacher, lane=config.lane, seed=config.seed, budget_tokens=config.budget_tokens,
+                        prices=prices, judges=build_judges(config))
 
 
 def build_judges(config: LearnConfig) -> Any:

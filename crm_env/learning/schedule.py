@@ -19,9 +19,9 @@ import copy
 from collections.abc import Callable, Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from crm_env.learning.events import EpisodeEnd
+from crm_env.learning.events import EpisodeEnd, JudgeSamples
 from crm_env.learning.loop import EpisodeRecord, LearningLoop, Played
 from crm_env.learning.memory import PlaybookState
 
@@ -72,13 +72,42 @@ class Snapshot:
     escalation: Any
 
 
-class Scheduler:
-    """Plays episodes on ``slots`` and learns from them in order (see the module docstring)."""
+class RemotePlayer(Protocol):
+    """Plays episodes outside this process (``crm_env.integrations.ray.learn``), each on a lane."""
 
-    def __init__(self, slots: list[LearningLoop], lag: int, cache: TaggedCache) -> None:
+    lanes: int
+
+    def play(self, lane: int, index: int, conversation_id: str, seed: int, snapshot: Snapshot,
+             grades: dict[str, dict[str, Any]]) -> Played:
+        """Episode ``index`` played as ``prepare_slot`` and ``LearningLoop.play`` would, with ``grades`` the
+        judge grades it may see of other episodes (InfrastructureError: it could not be played)."""
+        ...
+
+
+def prepare_slot(slot: LearningLoop, snapshot: Snapshot, grades: MutableMapping[str, dict[str, Any]]) -> None:
+    """Set a slot up to play with what was learned up to the snapshot, grading through ``grades``."""
+    slot.policy = copy.deepcopy(snapshot.policy)
+    slot.escalation = copy.deepcopy(snapshot.escalation)
+    if slot.judges is not None:
+        slot.judges.use_cache(grades)
+
+
+def judge_grades(samples: Any, arbiter: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The cache entries of a ``JudgeSamples`` event's grades: (key, grade)."""
+    for grade in (*samples, *((arbiter,) if arbiter else ())):
+        yield grade.key, {"goal": grade.goal, "process": grade.process, "rationale": grade.rationale}
+
+
+class Scheduler:
+    """Plays episodes on ``slots`` (or on a remote player's lanes; ``slots[0]`` then learns) and learns from
+    them in order (see the module docstring)."""
+
+    def __init__(self, slots: list[LearningLoop], lag: int, cache: TaggedCache,
+                 remote: RemotePlayer | None = None) -> None:
         self.slots = slots
         self.lag = lag
         self.cache = cache
+        self.remote = remote
         self.policy = copy.deepcopy(slots[0].policy)  # the estimates after the last episode learned from
         self.escalation = copy.deepcopy(slots[0].escalation)
         self.snapshots: dict[int, Snapshot] = {}
@@ -108,21 +137,32 @@ class Scheduler:
         """Play and learn from episodes ``start`` to ``end - 1``; False when ``may_start`` (given the number
         of episodes in flight) stopped it early. An episode's exception is raised once every episode before
         it has been learned from."""
-        free = list(self.slots)
-        pending: dict[int, Future[tuple[LearningLoop, Played]]] = {}
+        free: list[Any] = list(range(self.remote.lanes)) if self.remote is not None else list(self.slots)
+        pending: dict[int, Future[tuple[Any, Played]]] = {}
         upcoming = start
-        pool = ThreadPoolExecutor(max_workers=len(self.slots), thread_name_prefix="learn")
+        pool = ThreadPoolExecutor(max_workers=len(free), thread_name_prefix="learn")
         try:
             for index in range(start, end):
                 while upcoming < end and free and upcoming - 1 - self.lag < index and may_start(len(pending)):
-                    pending[upcoming] = pool.submit(self._play, free.pop(0), upcoming, *episode_of(upcoming),
-                                                    self.snapshots[max(upcoming - 1 - self.lag, -1)])
+                    snapshot = self.snapshots[max(upcoming - 1 - self.lag, -1)]
+                    if self.remote is None:
+                        pending[upcoming] = pool.submit(self._play, free.pop(0), upcoming, *episode_of(upcoming),
+                                                        snapshot)
+                    else:  # the grades it may see are all in the cache now (they come from learned episodes)
+                        conversation, seed = episode_of(upcoming)
+                        grades = dict(self.cache.view(upcoming, upcoming - 1 - self.lag).items())
+                        pending[upcoming] = pool.submit(self._play_remote, free.pop(0), upcoming,
+                                                        conversation.conversation_id, seed, snapshot, grades)
                     upcoming += 1
                 if index not in pending:
                     return False
                 slot, played = pending.pop(index).result()
                 free.append(slot)
-                record = slot.learn(played, self.state, next_seq())
+                learner = slot
+                if self.remote is not None:
+                    self._cache_grades(played)
+                    learner = self.slots[0]
+                record = learner.learn(played, self.state, next_seq())
                 on_learned(record)
                 self._fold(played)
                 self.state = record.state
@@ -134,11 +174,21 @@ class Scheduler:
 
     def _play(self, slot: LearningLoop, index: int, conversation: Any, seed: int,
               snapshot: Snapshot) -> tuple[LearningLoop, Played]:
-        slot.policy = copy.deepcopy(snapshot.policy)
-        slot.escalation = copy.deepcopy(snapshot.escalation)
-        if slot.judges is not None:
-            slot.judges.use_cache(self.cache.view(index, index - 1 - self.lag))
+        prepare_slot(slot, snapshot, self.cache.view(index, index - 1 - self.lag))
         return slot, slot.play(index, conversation, seed, snapshot.state)
+
+    def _play_remote(self, lane: int, index: int, conversation_id: str, seed: int, snapshot: Snapshot,
+                     grades: dict[str, dict[str, Any]]) -> tuple[int, Played]:
+        assert self.remote is not None
+        return lane, self.remote.play(lane, index, conversation_id, seed, snapshot, grades)
+
+    def _cache_grades(self, played: Played) -> None:
+        """A remote episode's grades into the cache, as its play would have put them in a local slot (here,
+        in the scheduling thread, so no view is read while they are added)."""
+        for event_type, fields in played.events:
+            if event_type is JudgeSamples:
+                for key, grade in judge_grades(fields["samples"], fields["arbiter"]):
+                    self.cache.put(key, played.index, grade)
 
     def _fold(self, played: Played) -> None:
         """An episode's turn outcomes into the estimates, as its own play recorded them."""

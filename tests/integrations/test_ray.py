@@ -4,7 +4,6 @@ the driver killed or interrupted resumes to the same summary, and what cannot wo
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -25,28 +24,7 @@ from crm_env.eval.job import run_eval
 from crm_env.eval.results import load_results
 from tests.conftest import require_extra
 from tests.eval.helpers import FlakyAgent, scores
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Any:
-    """One local cluster for the module (runs join it instead of starting their own); its workers import
-    this test package as pytest does, so the agents defined here reach them."""
-    if importlib.util.find_spec("ray") is None:  # not imported here: `connect` must be the first to import it
-        require_extra("ray", "ray")
-    from crm_env.integrations.ray.cluster import connect
-
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "tests"), saved]))
-    try:
-        joined = connect(None, 2)
-    finally:
-        os.environ.pop("PYTHONPATH") if saved is None else os.environ.update(PYTHONPATH=saved)
-    assert joined.started and joined.cpus >= 2
-    assert joined.ray.util.get_node_ip_address() == "127.0.0.1"  # the cluster's servers are on loopback only
-    yield joined
-    joined.ray.shutdown()
+from tests.integrations.conftest import ROOT
 
 
 def _small(tmp_path: Path, n: int) -> Path:
