@@ -107,6 +107,10 @@ class SqlStore:
             self._engine.dispose()
             raise sql_errors.infrastructure(exc) from exc
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as what opens it: unpickling connects anew, under a new episode key (no episode travels)."""
+        return (_reopen, (self.url, self._persistent))
+
     # -- connection and transactions -------------------------------------------------------------
 
     @property
@@ -471,3 +475,7 @@ class SqlStore:
             except sa_exc.SQLAlchemyError:
                 pass
         self._engine.dispose()
+
+
+def _reopen(url: str, persistent: bool) -> SqlStore:
+    return SqlStore(url, persistent=persistent)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
-from crm_env.datasets.format import Conversation, Turn, references_in, resolve
+from crm_env.datasets.format import Conversation, resolve
+from crm_env.envs import shared_memory as _shared_memory  # noqa: F401  (registers async vector env buffers)
 from crm_env.envs.binding import turn_bindings
 from crm_env.envs.conversations import DatasetArg, load_conversations
+from crm_env.envs.plans import ConversationPlan, dumps, encode, json_text, jsonable, reference_calls
 from crm_env.envs.spaces import MAX_TURNS, ActionSpace, observation_space, parse_action
 from crm_env.errors import ConfigError
 from crm_env.rewards.arbiter import DEFAULT_AUDIT_RATE, DEFAULT_JUDGE_MODE, check_judge_mode, sample_key
@@ -23,7 +24,6 @@ from crm_env.rewards.judge import Judge
 from crm_env.rewards.replay import GoldReplay
 from crm_env.rewards.scope import Episode
 from crm_env.sandbox import CrmSandbox
-from crm_env.schema.enums import Entity
 from crm_env.tools import Change, ChangeOp
 
 StateView = Literal["full", "changed", "counts"]
@@ -98,6 +98,15 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         judge_audit_rate: The share of deterministic passes audited in ``"audit"`` mode (0 to 1). The
             sample is a hash of (conversation id, turn id, the episode's seed): reruns audit the same turns.
 
+    **Vector envs and pickling**: ``gym.make_vec("ArcCrm-v0", num_envs=N)`` works with its defaults in
+    both modes; ``"async"`` moves the text observations through shared memory (``shared_memory``: 1 MiB
+    per env and field, refused with a clear error past it). Every autoreset mode works; with Gymnasium's
+    default ``NEXT_STEP``, the action sent to a sub-env whose episode ended is ignored: that step resets it
+    (the next conversation, reward 0). Sub-envs share the conversation order: seed the vector env's
+    ``reset`` (each sub-env gets its own seed) to spread them. An env pickles on every backend without its
+    episode or telemetry sink: a SQL store reconnects (a new connection, nothing of the episode), so call
+    ``reset()`` after unpickling.
+
     Version history:
         v0: initial release.
     """
@@ -150,7 +159,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         self.observation_space = observation_space()
         self.sandbox = CrmSandbox(backend)
         self._replay = GoldReplay()
-        self._plans: dict[str, _ConversationPlan] = {}  # per conversation id, see _plan_for
+        self._plans: dict[str, ConversationPlan] = {}  # per conversation id, see _plan_for
         self._conv: Conversation | None = None
         self._closed = False
 
@@ -210,7 +219,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             self._invalid(str(exc))
         if self.telemetry is not None:
             self._emit({"event": "action", "turn": self._turn_index, "step": self._steps,
-                        "action": action if isinstance(action, str) else _jsonable(action)})
+                        "action": action if isinstance(action, str) else jsonable(action)})
         if parsed is not None and "respond" in parsed:
             verdict = self._end_turn(parsed["respond"])
         else:
@@ -235,7 +244,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         return self._observation(), reward, terminated, truncated, info
 
     # ------------------------------------------------------------------ turns
-    def _plan_for(self, conv: Conversation) -> _ConversationPlan:
+    def _plan_for(self, conv: Conversation) -> ConversationPlan:
         """The conversation's precomputed plan, built on its first episode and cached by conversation id.
 
         A cached plan is reused only for the very conversation object it was built from, so replacing
@@ -243,7 +252,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         """
         plan = self._plans.get(conv.conversation_id)
         if plan is None or plan.conversation is not conv:
-            plan = self._plans[conv.conversation_id] = _ConversationPlan.build(conv)
+            plan = self._plans[conv.conversation_id] = ConversationPlan.build(conv)
         return plan
 
     def _start_turn(self) -> None:
@@ -269,12 +278,12 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             self._reference = plan.reference
         else:  # only the gold calls vary per episode: the rest of the reference is normalised already
             reference = dict(plan.reference_base)  # type: ignore[arg-type]
-            reference["gold_calls"] = json.loads(_encode(_reference_calls(self._gold_calls)))
+            reference["gold_calls"] = json.loads(encode(reference_calls(self._gold_calls)))
             self._reference = pickle.dumps(reference, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _invalid(self, message: str) -> None:
         self._turn_errors += 1
-        self._last_result = _dumps({"tool": None, "ok": False, "error_type": "invalid_action", "error": message})
+        self._last_result = dumps({"tool": None, "ok": False, "error_type": "invalid_action", "error": message})
         if self.telemetry is not None:
             self._emit({"event": "tool_result", "turn": self._turn_index, "ok": False,
                         "error_type": "invalid_action", "error": message})
@@ -287,9 +296,9 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
         else:
             self._turn_errors += 1
         payload = result.to_dict()
-        self._last_result = _encode(payload)
+        self._last_result = encode(payload)
         if self.telemetry is not None:
-            self._emit({"event": "tool_result", "turn": self._turn_index, **_jsonable(payload)})
+            self._emit({"event": "tool_result", "turn": self._turn_index, **jsonable(payload)})
 
     def _fold_seen(self) -> None:
         """Bring ``_seen`` up to date. Only read requests' retrieval check looks at it, so results are
@@ -353,7 +362,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             if not changes and self._plan.full_state is not None:
                 text = self._plan.full_state
             else:
-                text = _dumps(self.sandbox.snapshot())
+                text = dumps(self.sandbox.snapshot())
                 if not changes:
                     self._plan.full_state = text
         elif self.state_view == "counts":
@@ -363,7 +372,7 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
             for change in changes[self._state_mark:]:
                 if change.op is not ChangeOp.UPDATE:
                     self._counts[change.entity.value] += 1 if change.op is ChangeOp.CREATE else -1
-            text = _dumps(self._counts)
+            text = dumps(self._counts)
         else:
             text = self._changed_view(changes[max(self._state_mark, 0):])
         self._state_mark = len(changes)
@@ -382,10 +391,10 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
                 if type(entity) is not str or type(rid) is not str:  # json.dumps spells other keys its own way
                     pieces = self._changed_json = None
                 else:
-                    pieces.setdefault(entity, {})[rid] = f"{_json_text(rid)}: {_dumps(change.after)}"
+                    pieces.setdefault(entity, {})[rid] = f"{json_text(rid)}: {dumps(change.after)}"
         if pieces is None:
-            return _dumps(changed)
-        return "{" + ", ".join(f"{_json_text(entity)}: {{{', '.join(records.values())}}}"
+            return dumps(changed)
+        return "{" + ", ".join(f"{json_text(entity)}: {{{', '.join(records.values())}}}"
                                for entity, records in pieces.items()) + "}"
 
     def _info(self) -> dict[str, Any]:
@@ -414,112 +423,5 @@ class CrmEnv(gym.Env[dict[str, Any], str]):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["telemetry"] = None  # a caller's sink (a file, a socket) does not travel
+        state["_conv"] = None  # nor does the episode: a SQL store reconnects empty (SqlStore.__reduce__)
         return state
-
-
-@dataclass(slots=True)
-class _TurnPlan:
-    """What a turn needs at run time that does not depend on the episode, computed once.
-
-    The ``*_refs`` flags say which parts hold ``{{turn_N.field}}`` references and so must be resolved
-    per episode; parts without references are used as they are (resolving them is the identity).
-    """
-
-    turn: Turn
-    is_write: bool  # turn.is_write
-    read_request: bool  # a valid request that writes nothing: scored on what the agent retrieved
-    utterance_refs: bool
-    calls_refs: bool
-    facts_refs: bool
-    gold_calls: tuple[tuple[str, dict[str, Any]], ...]
-    facts: list[Any] | None  # the reply facts' values; None when the turn has no facts
-    reference: bytes | None  # the frozen reference (``_frozen_reference``) when it needs no resolving
-    reference_base: dict[str, Any] | None  # else the JSON-normalised reference but for its gold calls
-
-    @classmethod
-    def build(cls, turn: Turn) -> _TurnPlan:
-        gold_calls = tuple((c.tool, c.arguments) for c in turn.gold_calls)
-        calls_refs = any(c.has_references for c in turn.gold_calls)
-        facts = [f.value for f in turn.reply_facts] if turn.reply_facts else None
-        return cls(
-            turn=turn,
-            is_write=turn.is_write,
-            read_request=turn.expect_success and not turn.is_write,
-            utterance_refs=bool(references_in(turn.utterance)),
-            calls_refs=calls_refs,
-            facts_refs=bool(facts and references_in(facts)),
-            gold_calls=gold_calls,
-            facts=facts,
-            reference=None if calls_refs else _frozen_reference(turn, gold_calls),
-            reference_base=json.loads(_encode(_reference(turn, ()))) if calls_refs else None,
-        )
-
-
-@dataclass(slots=True)
-class _ConversationPlan:
-    """Per conversation: its turns' plans, the turns later turns refer to, the initial state views."""
-
-    conversation: Conversation
-    turns: list[_TurnPlan]
-    referenced: frozenset[int]
-    counts: dict[str, int]
-    full_state: str | None = None  # the "full" view of the initial state, filled on first use
-
-    @classmethod
-    def build(cls, conv: Conversation) -> _ConversationPlan:
-        seed = conv.initial_seed()
-        return cls(
-            conversation=conv,
-            turns=[_TurnPlan.build(t) for t in conv.turns],
-            referenced=conv.referenced_turns,
-            counts={e.value: len(seed.records.get(e, ())) for e in Entity},
-        )
-
-
-def _frozen_reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> bytes:
-    """The turn's reference as JSON gives it back (non-JSON values as text), pickled: ``pickle.loads``
-    is the cheapest way to hand out a fresh deep copy per step."""
-    return pickle.dumps(json.loads(_encode(_reference(turn, gold_calls))), protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _json_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
-    """``json.JSONEncoder(default=default).encode``, calling the C encoder directly: ``encode`` builds
-    the very same encoder (with its own circular-reference markers) per call, plus Python-level
-    overhead. Falls back to ``encode`` where the C encoder is missing."""
-    make = json.encoder.c_make_encoder
-    if make is None:
-        return json.JSONEncoder(default=default).encode
-    text = json.encoder.encode_basestring_ascii
-
-    def encode(value: Any) -> str:
-        return "".join(make({}, default, text, None, ": ", ", ", False, False, True)(value, 0))
-
-    return encode
-
-
-_encode = _json_encoder(str)  # json.dumps(value, default=str)
-_dumps = _json_encoder(json.JSONEncoder().default)  # json.dumps(value)
-_json_text = json.encoder.encode_basestring_ascii  # json.dumps(text) for a str
-
-
-def _reference(turn: Turn, gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    return {
-        "turn_id": turn.turn_id,
-        "intent": turn.intent.value,
-        "gold_calls": _reference_calls(gold_calls),
-        "expect_success": turn.expect_success,
-        "expected_error": turn.expected_error,
-        "failure_category": turn.failure_category.value if turn.failure_category else None,
-        "reply_facts": [{"label": f.label, "value": f.value} for f in turn.reply_facts],
-    }
-
-
-def _reference_calls(gold_calls: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [{"tool": t, "arguments": a} for t, a in gold_calls]
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        return json.loads(json.dumps(value, default=str))
-    except (TypeError, ValueError):
-        return repr(value)

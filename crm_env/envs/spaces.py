@@ -19,6 +19,7 @@ from gymnasium import spaces
 from crm_env.tools import TOOL_NAMES, catalog, get_spec
 
 MAX_TURNS = 10  # a conversation has at most ten user turns (the dataset format's bound)
+SHARED_BYTES = 1 << 20  # per env and text field in an async vector env; eval-400's largest is far below it
 _WORDS = ("Acme", "Globex", "Initech", "renewal", "pilot", "Q3", "expansion", "Umbrella", "Stark", "deal")
 _ALPHABET = string.ascii_letters + string.digits + " .,-'"
 
@@ -169,10 +170,16 @@ def _uuid(rng: np.random.Generator) -> str:
 
 
 class UnicodeText(spaces.Space[str]):
-    """Any Python string of at most ``max_length`` characters (Unicode allowed)."""
+    """Any Python string of at most ``max_length`` characters (Unicode allowed).
 
-    def __init__(self, max_length: int = 10_000_000, seed: int | np.random.Generator | None = None) -> None:
+    ``shared_bytes``: the UTF-8 bytes per env of an async vector env's shared buffer for this field
+    (``crm_env.envs.shared_memory``); a longer text is refused there with a clear error.
+    """
+
+    def __init__(self, max_length: int = 10_000_000, seed: int | np.random.Generator | None = None,
+                 shared_bytes: int = SHARED_BYTES) -> None:
         self.max_length = int(max_length)
+        self.shared_bytes = int(shared_bytes)
         super().__init__(shape=None, dtype=None, seed=seed)
 
     @property

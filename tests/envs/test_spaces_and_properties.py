@@ -87,29 +87,29 @@ def test_fast_action_decoding_is_json_loads(text: str) -> None:
 def test_fast_encoders_are_json_dumps() -> None:
     import datetime
 
-    from crm_env.envs.env import _dumps, _encode
+    from crm_env.envs.plans import dumps, encode
 
     values = [{"a": 1, "b": [1.5, None, True, "é\u2028\"\\"], "c": {"d": float("nan"), "e": float("-inf")}},
               {1: 2, 2.5: 3, None: 4, False: 5}, "text", 3, [], {}, [{"x": [{"y": {}}]}]]
     for value in values:
-        assert _encode(value) == json.dumps(value, default=str) and _dumps(value) == json.dumps(value)
-    assert _encode({"when": datetime.date(2026, 1, 2)}) == json.dumps({"when": datetime.date(2026, 1, 2)}, default=str)
+        assert encode(value) == json.dumps(value, default=str) and dumps(value) == json.dumps(value)
+    assert encode({"when": datetime.date(2026, 1, 2)}) == json.dumps({"when": datetime.date(2026, 1, 2)}, default=str)
     for value in ({"when": datetime.date(2026, 1, 2)}, [object()]):
         try:
             json.dumps(value)
         except TypeError as exc:
             expected = str(exc)
         try:
-            _dumps(value)
+            dumps(value)
         except TypeError as exc:
             assert str(exc) == expected
         else:
-            raise AssertionError("_dumps encoded a value json.dumps refuses")
+            raise AssertionError("dumps encoded a value json.dumps refuses")
     loop: list = []
     loop.append(loop)
-    for encode in (_dumps, _encode):
+    for encoder in (dumps, encode):
         try:
-            encode(loop)
+            encoder(loop)
         except ValueError as exc:
             assert "Circular reference" in str(exc)
         else:
