@@ -10,7 +10,7 @@ import importlib
 import platform
 import sys
 
-MODULES = ("sandbox", "env", "datasets", "backends", "eval", "learning", "cli", "ray")
+MODULES = ("sandbox", "env", "datasets", "backends", "eval", "learning", "cli", "ray", "adapters")
 
 
 def main(argv: list[str]) -> int:

@@ -152,3 +152,18 @@ def _unfenced(text: str) -> str:
         body = stripped[3:-3]
         return body.split("\n", 1)[1] if "\n" in body and not body.lstrip().startswith(("{", "[")) else body
     return stripped
+
+
+def prompt_rows(dataset: Any = "arc-crm-1200", split: str | None = "train", *, seed: int = 0,
+                limit: int | None = None, native_tools: bool = True) -> list[dict[str, Any]]:
+    """One row per conversation: ``prompt`` (the agents' system prompt, with the tools spelled out and the
+    JSON action format unless ``native_tools``, then the first user message), ``conversation_id`` and
+    ``seed`` (``seed + i``: the ids a trainer's group of completions shares)."""
+    from crm_env.agents.prompt import system_prompt
+    from crm_env.envs.conversations import load_conversations
+
+    conversations = load_conversations(dataset, split)[:limit]
+    return [{"prompt": [{"role": "system", "content": system_prompt(native_tools=native_tools)},
+                        {"role": "user", "content": conv.turns[0].utterance}],
+             "conversation_id": conv.conversation_id, "seed": seed + i}
+            for i, conv in enumerate(conversations)]

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from crm_env.integrations.text import CrmTextSession, RewardKind
+from crm_env.integrations.text import CrmTextSession, RewardKind, prompt_rows
 from crm_env.tools import catalog
 
 TURN_SPENT = "(Your tool-call budget for this request is spent: the turn has ended.) The user now says: "
@@ -132,13 +132,7 @@ def make_factory(**kwargs: Any) -> Callable[[], CrmToolEnv]:
 
 def make_dataset(dataset: Any = "arc-crm-1200", split: str | None = "train", *, seed: int = 0,
                  limit: int | None = None) -> list[dict[str, Any]]:
-    """Prompt rows for ``GRPOTrainer``: the system prompt and the first user message (``prompt``), and the
-    ``conversation_id`` and ``seed`` that ``CrmToolEnv.reset`` starts the same conversation with."""
-    from crm_env.agents.prompt import system_prompt
-    from crm_env.envs.conversations import load_conversations
-
-    conversations = load_conversations(dataset, split)[:limit]
-    return [{"prompt": [{"role": "system", "content": system_prompt(native_tools=True)},
-                        {"role": "user", "content": conv.turns[0].utterance}],
-             "conversation_id": conv.conversation_id, "seed": seed + i}
-            for i, conv in enumerate(conversations)]
+    """Prompt rows for ``GRPOTrainer``: the system prompt (tools given natively, as TRL does) and the first
+    user message (``prompt``), and the ``conversation_id`` and ``seed`` that ``CrmToolEnv.reset`` starts the
+    same conversation with."""
+    return prompt_rows(dataset, split, seed=seed, limit=limit, native_tools=True)
