@@ -9,11 +9,12 @@ any concurrency. The openai agent (``build_agent("openai", base_url=...)``, what
 
 Sample size: ``CRM_BENCH_EVAL_SAMPLE`` conversations (default ``SAMPLE``; ``0`` or ``all`` = the whole
 eval-400). At concurrency 1 each conversation costs ~ (requests × 100 ms) of pure waiting (eval-400:
-~2,100 turns × ~2 requests ≈ 7 min), so the default sample keeps the benchmark to about a minute and
+~2,100 turns × ~2 requests ≈ 7 min), so the default sample keeps the benchmark to about three minutes and
 a half; the figures include the extrapolation of the concurrency-1 time to all 400 conversations
 (from the sample's requests per conversation), which is what the ratio is about.
 
-Figures: wall time at concurrency 1 and 32, their ratio (target ≥ 20×), and the harness's own CPU
+Figures: wall time at concurrency 1 and 32, their ratio (target ≥ 20×); the same as a user runs it,
+``crm-env eval`` in a new process from start to exit (target ≥ 15×); and the harness's own CPU
 time per turn at concurrency 32 (process CPU time: runner, agent, SDK, env and reward; the fake
 server's process is excluded), plus the fake server's CPU per request for reference; and, offline, the
 runner's own time per turn with the replay agent on eval-400: the session's wall time minus the time
@@ -105,6 +106,17 @@ def _run(concurrency: int, out: Path, server: FakeServer, sample: int | None) ->
             "requests": requests, "server_cpu": server.cpu_s() - server_cpu}
 
 
+def _whole_process(concurrency: int, out: Path, server: FakeServer, sample: int | None, root: Path) -> float:
+    """Seconds ``crm-env eval --agent openai`` takes as a user runs it: a new process, start to exit."""
+    args = [sys.executable, "-m", "crm_env.cli.main", "eval", "--agent", "openai", "--model", MODEL, "--base-url",
+            server.url, "--seed", "0", "--concurrency", str(concurrency), "--output", str(out), "--no-progress"]
+    if sample is not None:
+        args += ["--sample", str(sample)]
+    started = time.perf_counter()
+    subprocess.run(args, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
 def _runner_overhead() -> tuple[float, int]:
     """(seconds per turn the replay run spends outside the env, turns) on eval-400 in memory."""
     from crm_env.envs.env import CrmEnv
@@ -147,6 +159,8 @@ def run() -> list[Figure]:
         _run(8, Path(tmp) / "warm", server, 8)  # imports, dataset cache, first connections
         fast = _run(32, Path(tmp) / "c32", server, sample)
         slow = _run(1, Path(tmp) / "c1", server, sample)
+        whole_fast = _whole_process(32, Path(tmp) / "p32", server, sample, root)
+        whole_slow = _whole_process(1, Path(tmp) / "p1", server, sample, root)
     n, turns = fast["convs"], fast["turns"]
     overhead, replay_turns = _runner_overhead()
     figures = [
@@ -158,6 +172,10 @@ def run() -> list[Figure]:
                higher_is_better=False),
         Figure("eval speed-up, concurrency 32 vs 1 (100 ms fake server)", slow["wall"] / fast["wall"], "x",
                target=20.0),
+        Figure(f"crm-env eval whole process, {n} convs, concurrency 1", whole_slow, "s", higher_is_better=False),
+        Figure(f"crm-env eval whole process, {n} convs, concurrency 32", whole_fast, "s", higher_is_better=False),
+        Figure("crm-env eval speed-up in whole-process wall time, 32 vs 1", whole_slow / whole_fast, "x",
+               target=15.0),
         Figure("eval harness CPU per turn (process CPU, concurrency 32)", 1e3 * fast["cpu"] / turns, "ms",
                higher_is_better=False),
         Figure("eval harness CPU per turn (process CPU, concurrency 1)", 1e3 * slow["cpu"] / turns, "ms",
