@@ -1,5 +1,5 @@
 """Scale-out on Ray (extra ``[ray]``) against the fake OpenAI-compatible server of ``benchmarks.eval``
-(its own process, 100 ms per request, answering as the oracle).
+(its own process, ``LATENCY_S`` per request, answering as the oracle).
 
 Figures: a local cluster's start time and the memory its processes hold idle; episodes/s of the local
 runner and of Ray at the same episodes in flight (target: Ray ≥ 0.8× local on one machine); Ray's
@@ -21,10 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.eval import LATENCY_S, MODEL, FakeServer
+from benchmarks.eval import MODEL, FakeServer
 from benchmarks.timing import Figure
 
 SAMPLE = 64
+# A provider answers in seconds; 500 ms per request is still faster than any. (At the eval benchmark's 100 ms
+# this 2-core machine's CPU, shared by the workers, the driver and the fake server, is the limit instead.)
+LATENCY_S = 0.5
 SLOTS = 8
 
 
