@@ -68,23 +68,19 @@ def _rss_mb(root_pid: int) -> float:
 
 def _connections_used(url: str, tmp: Path) -> int:
     """The most client connections the server held during a 2 × 4 Ray run of the replay agent on it."""
-    import sqlalchemy as sa
-
-    from crm_env.backends.sql_engine import create_engine
+    from crm_env.backends.sql_engine import client_connections, create_engine
     from crm_env.eval.config import RunConfig
     from crm_env.eval.job import run_eval
 
     engine = create_engine(url)
     # autocommit: inside one transaction pg_stat_activity would show the same snapshot at every poll
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        before = int(conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
-                                          "'client backend'")).scalar_one())
+        before = client_connections(conn)
         peak, done = [0], threading.Event()
 
         def watch() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], int(conn.execute(sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")).scalar_one()))
+                peak[0] = max(peak[0], client_connections(conn))
                 time.sleep(0.05)
 
         watcher = threading.Thread(target=watch)

@@ -106,3 +106,10 @@ def forget_schema(engine: sa.Engine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     with _READY_LOCK:
         _READY.difference_update({key for key in _READY if key[0] == url})
+
+
+def client_connections(conn: sa.Connection) -> int:
+    """The client connections a PostgreSQL server holds now. Call it in autocommit mode: inside one
+    transaction ``pg_stat_activity`` shows the same snapshot every time."""
+    return int(conn.execute(sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")).scalar_one())

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from crm_env.agents.replay import ReplayAgent
 from crm_env.agents.scripted import ScriptedAgent
+from crm_env.backends.sql_engine import client_connections
 from crm_env.datasets import load
 from crm_env.envs.env import CrmEnv
 from tests.conftest import require_extra
@@ -120,13 +121,12 @@ def test_close_releases_the_postgres_connection(skyrl_gym: Any, pg_url: str) -> 
     conversations = load("golden")[:1]
     row = make_dataset(conversations, None)[0]
     engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    count = sa.text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        before = conn.execute(count).scalar_one()
+        before = client_connections(conn)
         env = skyrl_gym.make(row["env_class"], env_config={"dataset": conversations, "split": None,
                                                            "backend": pg_url}, extras=row)
         env.init(row["prompt"])
-        assert conn.execute(count).scalar_one() > before
+        assert client_connections(conn) > before
         env.close()
-        assert conn.execute(count).scalar_one() == before
+        assert client_connections(conn) == before
     engine.dispose()

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from crm_env.agents.replay import ReplayAgent
 from crm_env.agents.scripted import ScriptedAgent
+from crm_env.backends.sql_engine import client_connections
 from crm_env.datasets import load
 from crm_env.envs.env import CrmEnv
 from crm_env.integrations.text import TRUNCATION_MARKER, CrmTextSession, to_action
@@ -125,12 +126,11 @@ def test_malformed_outputs_never_raise(outputs: list[Any]) -> None:
 @pytest.mark.postgres
 def test_close_releases_the_postgres_connection(pg_url: str) -> None:
     engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    count = sa.text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        before = conn.execute(count).scalar_one()
+        before = client_connections(conn)
         session = CrmTextSession(dataset=load("golden")[:2], split=None, backend=pg_url)
         session.start(seed=0)
-        assert conn.execute(count).scalar_one() > before
+        assert client_connections(conn) > before
         session.close()
-        assert conn.execute(count).scalar_one() == before
+        assert client_connections(conn) == before
     engine.dispose()

@@ -66,15 +66,14 @@ def check_database(backend: str, connections: int) -> None:
         return  # memory: a store per slot; SQLite: a file per machine (its own locking)
     import sqlalchemy as sa
 
-    from crm_env.backends.sql_engine import create_engine
+    from crm_env.backends.sql_engine import client_connections, create_engine
 
     engine = create_engine(backend)
     try:
         with engine.connect() as conn:
             limit = int(conn.execute(sa.text("SHOW max_connections")).scalar_one())
             reserved = int(conn.execute(sa.text("SHOW superuser_reserved_connections")).scalar_one())
-            used = int(conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
-                                            "'client backend'")).scalar_one())
+            used = client_connections(conn)
     finally:
         engine.dispose()
     room = limit - reserved - used - DB_HEADROOM
