@@ -1,7 +1,8 @@
 """The continual-learning loop's costs: playbook retrieval per turn at 10,000 active entries, and the loop's
 own overhead per turn in the coach and paired lanes (the whole ``crm-env learn run`` of ``LOOP_EPISODES`` train episodes, scripted student
 and rule teacher, CRM in memory, learning memory in a SQLite file, minus the same episodes played by the
-same student without the loop).
+same student without the loop; medians of ``REPEATS`` interleaved runs, after a short warm-up run so that
+one-time costs such as lazy imports are not counted per turn).
 
 Entries get two or three cue keywords drawn from the words of eval-400's requests (so cues really match),
 one in a hundred a regex; the requests are eval-400's user messages (fixture conversations without the
@@ -11,6 +12,7 @@ packaged data).
 from __future__ import annotations
 
 import random
+import statistics
 import time
 
 from benchmarks.timing import Figure
@@ -19,6 +21,8 @@ from crm_env.learning.retrieval import Retriever
 
 ENTRIES = 10_000
 LOOP_EPISODES = 300
+WARM_UP_EPISODES = 5
+REPEATS = 3
 
 
 def _requests() -> list[str]:
@@ -42,21 +46,17 @@ def _entries(words: list[str], rng: random.Random) -> list[Entry]:
     return out
 
 
-def _loop_overhead(lanes: tuple[str, ...]) -> dict[str, tuple[float, int]]:
-    """Per lane: (seconds of loop overhead per turn, turns) over ``LOOP_EPISODES`` train episodes."""
-    import io
-    import tempfile
-    from pathlib import Path
-
+def _plain_seconds(config) -> float:  # type: ignore[no-untyped-def]
+    """The loop's episodes played by the same student alone, no loop, on the split freshly read (as each
+    learning run reads it: the reward's per-conversation caches start cold in both)."""
     from crm_env.agents.scripted import ScriptedAgent
     from crm_env.envs.env import CrmEnv
-    from crm_env.learning.run import LearnConfig, episode_seed_of, load_stream, run_learning, stream_order
+    from crm_env.learning.run import episode_seed_of, load_stream, stream_order
 
-    config = LearnConfig(episodes=LOOP_EPISODES)
     conversations = load_stream(config)
     env = CrmEnv(dataset=conversations, split=None, conversation_seed=None)
     start = time.perf_counter()
-    for index in range(LOOP_EPISODES):  # the same episodes, the student alone, no loop
+    for index in range(config.episodes):
         conv = stream_order(conversations, config.seed, index)
         seed = episode_seed_of(config.seed, index)
         agent = ScriptedAgent([conv], seed=seed)
@@ -66,17 +66,43 @@ def _loop_overhead(lanes: tuple[str, ...]) -> dict[str, tuple[float, int]]:
         while not done:
             obs, _, terminated, truncated, _ = env.step(agent.act(obs))
             done = terminated or truncated
-    plain = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     env.close()
-    out = {}
-    for lane in lanes:
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            summary = run_learning(config.model_copy(update={"lane": lane}), Path(tmp) / "run", progress=False,
-                                   console=io.StringIO())
-            looped = time.perf_counter() - start
-        out[lane] = ((looped - plain) / summary["turns"], summary["turns"])
-    return out
+    return seconds
+
+
+def _looped(config) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """(seconds, turns) of a whole ``run_learning`` in a fresh run directory."""
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from crm_env.learning.run import run_learning
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        summary = run_learning(config, Path(tmp) / "run", progress=False, console=io.StringIO())
+        return time.perf_counter() - start, summary["turns"]
+
+
+def _loop_overhead(lanes: tuple[str, ...]) -> dict[str, tuple[float, int]]:
+    """Per lane: (seconds of loop overhead per turn, turns) over ``LOOP_EPISODES`` train episodes: the
+    medians of ``REPEATS`` interleaved runs of each, after a warm-up run (one-time costs such as lazy
+    imports are not per turn)."""
+    from crm_env.learning.run import LearnConfig
+
+    config = LearnConfig(episodes=LOOP_EPISODES)
+    _looped(config.model_copy(update={"episodes": WARM_UP_EPISODES}))
+    plain: list[float] = []
+    looped: dict[str, list[float]] = {lane: [] for lane in lanes}
+    turns: dict[str, int] = {}
+    for _ in range(REPEATS):
+        plain.append(_plain_seconds(config))
+        for lane in lanes:
+            seconds, turns[lane] = _looped(config.model_copy(update={"lane": lane}))
+            looped[lane].append(seconds)
+    return {lane: ((statistics.median(looped[lane]) - statistics.median(plain)) / turns[lane], turns[lane])
+            for lane in lanes}
 
 
 def run() -> list[Figure]:

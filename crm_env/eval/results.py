@@ -215,12 +215,16 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+# A group commit's window: how much a power cut may cost a run that --resume then redoes.
+SYNC_INTERVAL_S = 0.2
+
+
 class ResultsWriter:
     """Appends complete lines by group commit: each line is handed to the OS with one ``write`` at once (a
     killed process loses nothing written), and ``fsync`` runs at most every ``SYNC_INTERVAL_S`` and at
     ``close`` (a power cut loses at most that window, which ``--resume`` redoes)."""
 
-    SYNC_INTERVAL_S = 0.2
+    SYNC_INTERVAL_S = SYNC_INTERVAL_S
 
     def __init__(self, path: Path) -> None:
         self.path = path

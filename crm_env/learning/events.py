@@ -9,8 +9,9 @@ verdict with its breakdown, what the teacher proposed and why (and the replies i
 end of each episode (its outcome and the memory version after it: a run resumes after the last one).
 ``event_schema()`` is the JSON schema of a line, derived from the models.
 
-``EventLog`` appends a line at a time, flushed and fsync'd, so a run killed at any moment keeps every
-event it wrote; a torn last line (the kill came mid-write) is cut off when the log is opened again.
+``EventLog`` hands each batch of lines to the OS at once, so a run killed at any moment keeps every event
+it wrote; ``sync`` (the run's group commit, and ``close``) makes them survive a power cut too. A torn last
+line (the kill came mid-write) is cut off when the log is opened again.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ class EventLog:
         if self.path.exists():
             self._recover()
         self._file = self.path.open("a", encoding="utf-8")
+        self._dirty = False
 
     def _recover(self) -> None:
         self.events, size = read_events(self.path)
@@ -232,11 +234,12 @@ class EventLog:
         return len(self.events)
 
     def append(self, event: Any) -> None:
-        """Write one event (its ``seq`` must be ``next_seq``), durably."""
+        """Write one event (its ``seq`` must be ``next_seq``); see ``extend``."""
         self.extend([event])
 
     def extend(self, events: Sequence[Any]) -> None:
-        """Write events in order (their ``seq`` must follow on), durably, with one sync for all."""
+        """Write events in order (their ``seq`` must follow on), handed to the OS at once: a killed process
+        loses none of them; ``sync`` makes them survive a power cut."""
         lines = []
         for offset, event in enumerate(events):
             if event.seq != self.next_seq + offset:
@@ -244,8 +247,14 @@ class EventLog:
             lines.append(_line(event))
         self._file.write("".join(lines))
         self._file.flush()
-        os.fsync(self._file.fileno())
+        self._dirty = True
         self.events.extend(events)
+
+    def sync(self) -> None:
+        """fsync what was written since the last sync."""
+        if self._dirty:
+            os.fsync(self._file.fileno())
+            self._dirty = False
 
     def truncate(self, keep: int) -> None:
         """Drop every event after the first ``keep`` (a resumed run redoes an episode it did not finish)."""
@@ -259,9 +268,12 @@ class EventLog:
             os.fsync(handle.fileno())
         del self.events[keep:]
         self._file = self.path.open("a", encoding="utf-8")
+        self._dirty = False  # the fsync above covered the whole file
 
     def close(self) -> None:
-        self._file.close()
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
 
     def __enter__(self) -> Self:
         return self

@@ -5,20 +5,24 @@ event, ``crm_env.learning.events``), ``memory.db`` (the learning memory, unless 
 elsewhere), ``memory.json`` (its export) and ``summary.json``. Episodes come from the split in a seeded
 order (a fresh shuffle per pass over it), so the stream depends on the seed only.
 
-Durability: each episode's events are written and synced first, then its memory deltas in one
-transaction. Resuming drops the events of an episode that did not end, stores any deltas the events hold
-and the memory lacks (a kill between the two writes), and continues with the next episode: the final
-memory and summary are those of an uninterrupted run. A held-out split (``test``) is never read.
+Durability, by group commit: each episode's events are handed to the OS as soon as it is learned from (a
+killed process loses none of them); at most every ``SYNC_INTERVAL_S``, and when the run ends, the events
+are synced and then the memory deltas of the episodes since are stored in one transaction, so the memory
+never runs ahead of the synced events. Resuming drops the events of an episode that did not end, stores
+any deltas the events hold and the memory lacks, and continues with the next episode: the final memory
+and summary are those of an uninterrupted run. A held-out split (``test``) is never read.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import platform
 import random
 import sys
+import time
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,6 +32,8 @@ from crm_env.datasets.loader import HELD_OUT_SPLITS, source
 from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.eval.executor import EXECUTOR_FIELDS, ExecutorFields
+from crm_env.eval.results import SYNC_INTERVAL_S
+from crm_env.learning.entries import Change
 from crm_env.learning.events import (
     EpisodeEnd,
     EventLog,
@@ -39,6 +45,9 @@ from crm_env.learning.memory import PlaybookState, export_json, import_json
 from crm_env.learning.retrieval import DEFAULT_BUDGET_TOKENS
 from crm_env.learning.store import DEFAULT_NAME, MemoryStore
 from crm_env.learning.summary import WINDOW, headline, summarize
+
+if TYPE_CHECKING:
+    from crm_env.learning.loop import EpisodeRecord
 
 RUN_FILE, EVENTS_FILE, MEMORY_DB, MEMORY_FILE, SUMMARY_FILE = (
     "run.json", "events.jsonl", "memory.db", "memory.json", "summary.json")
@@ -220,6 +229,10 @@ class LearningRun:
                 write_json_atomic(out / RUN_FILE, self.record.model_dump(mode="json"))
             self.log = EventLog(out / EVENTS_FILE)
             self.state = self._reconcile()
+            self._pending: list[Change] = []  # deltas learned but not yet stored (group commit)
+            self._pending_from = self.state.version
+            self._pending_state = self.state
+            self._flushed = time.monotonic()
         except BaseException:
             self.store.close()
             raise
@@ -262,6 +275,25 @@ class LearningRun:
     def done(self) -> int:
         return sum(isinstance(e, EpisodeEnd) for e in self.log.events)
 
+    def commit(self, record: EpisodeRecord, at_version: int) -> None:
+        """An episode's events and memory deltas, by group commit (see the module docstring); ``at_version``
+        is the memory's version before the episode's deltas."""
+        self.log.extend(record.events)
+        if not self._pending:
+            self._pending_from = at_version
+        self._pending.extend(d.change for d in record.deltas)
+        self._pending_state = record.state
+        if time.monotonic() - self._flushed >= SYNC_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Sync the events, then store the deltas learned since the last flush in one transaction."""
+        self.log.sync()
+        if self._pending:
+            self.store.extend(self._pending, at_version=self._pending_from, folded=self._pending_state)
+            self._pending = []
+        self._flushed = time.monotonic()
+
     def close(self) -> None:
         self.log.close()
         self.store.close()
@@ -274,7 +306,7 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
     from crm_env.eval.prices import PriceTable
     from crm_env.eval.progress import Progress
     from crm_env.learning.llm_teacher import build_teacher
-    from crm_env.learning.loop import EpisodeRecord, LearningLoop
+    from crm_env.learning.loop import LearningLoop
     from crm_env.learning.schedule import Scheduler, TaggedCache, judge_grades
 
     console = console or sys.stdout
@@ -332,8 +364,7 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
 
             def learned(record: EpisodeRecord) -> None:
                 nonlocal total, played
-                run.log.extend(record.events)
-                run.store.extend([d.change for d in record.deltas], at_version=scheduler.state.version)
+                run.commit(record, scheduler.state.version)
                 cost = spent(record.events)
                 total, played = total + cost, played + 1
                 bar.update(strict=record.strict, cost=cost, infra=False)
@@ -341,6 +372,10 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             def episode_of(index: int) -> tuple[Conversation, int]:
                 return stream_order(run.conversations, config.seed, index), episode_seed_of(config.seed, index)
 
+            # What exists now (the split, the envs, the events so far) lives as long as the run: frozen, the
+            # garbage collector's full passes do not walk it again and again (measured: a third of the loop's
+            # own cost per turn). Unfrozen at the end, so the process's later collections see it again.
+            gc.freeze()
             try:
                 stopped = not scheduler.run(run.done, config.episodes, episode_of, lambda: run.log.next_seq, learned,
                                             lambda flying: not over_budget(total, played, config.budget_usd, flying))
@@ -348,11 +383,14 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
                 failed = stream_order(run.conversations, config.seed, run.done).conversation_id
                 raise RunStopped(f"episode {run.done} ({failed}): {exc}; the {run.done} episode(s) before it are "
                                  "saved: run again with --resume") from exc
+            finally:
+                gc.unfreeze()
             state = scheduler.state
         finally:
             bar.close()
             for each in slots:
                 each.env.close()
+        run.flush()  # an interrupted run's last deltas are stored from its events by --resume instead
         write_text_atomic(out / MEMORY_FILE, export_json(run.store.deltas()))
         summary = summarize(run.log.events, state, config)
         summary["stopped_by_budget"] = stopped

@@ -91,13 +91,16 @@ class MemoryStore:
         """
         return self.extend([change])[0]
 
-    def extend(self, changes: Sequence[Change], *, at_version: int | None = None) -> list[Delta]:
+    def extend(self, changes: Sequence[Change], *, at_version: int | None = None,
+               folded: PlaybookState | None = None) -> list[Delta]:
         """Store changes as the next versions in one transaction: all of them or none.
 
         Args:
             changes: Applied in order, each checked against the memory the ones before it leave.
             at_version: When given, the memory must be at this version (a learning run that owns the
                 memory checks that nobody else wrote to it).
+            folded: With ``at_version``: the memory these changes lead from that version, as the caller
+                already checked and folded them (a learning run's learner has); they are not folded again.
 
         Raises:
             PlaybookError: A change cannot apply, or the memory is not at ``at_version`` (nothing is written).
@@ -113,11 +116,18 @@ class MemoryStore:
                     if at_version is not None and self._state.version != at_version:
                         raise PlaybookError(f"{self!r} is at version {self._state.version}, not {at_version}: "
                                             "another writer changed it; give each learning run its own memory")
-                    trial = PlaybookState(self._state.version, dict(self._state.entries))
-                    deltas = []
-                    for change in changes:
-                        deltas.append(Delta(version=trial.version + 1, change=change))
-                        trial.apply(deltas[-1])
+                    if folded is not None and at_version is not None:
+                        if folded.version != at_version + len(changes):
+                            raise PlaybookError(f"a memory folded to version {folded.version} cannot come from "
+                                                f"{len(changes)} change(s) at version {at_version}")
+                        trial = PlaybookState(folded.version, dict(folded.entries))  # the cache is the store's own
+                        deltas = [Delta(version=at_version + n, change=change) for n, change in enumerate(changes, 1)]
+                    else:
+                        trial = PlaybookState(self._state.version, dict(self._state.entries))
+                        deltas = []
+                        for change in changes:
+                            deltas.append(Delta(version=trial.version + 1, change=change))
+                            trial.apply(deltas[-1])
                     if deltas:
                         conn.execute(_DELTAS.insert(), [{"memory": self.name, "version": d.version,
                                                          "body": d.model_dump_json()} for d in deltas])

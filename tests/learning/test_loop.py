@@ -1,7 +1,7 @@
 """The continual-learning loop end to end (``crm_env.learning.run``): 300 seeded train episodes of the
 simulated scripted student with the rule teacher are deterministic, success rises against the same stream
 without guidance, a placebo memory changes nothing, a planted harmful entry is retired, and a run broken
-between its two writes resumes to the same files. Simulated: these test the machinery, not an uplift."""
+between its two writes, or with deltas its group commit had not stored yet, resumes to the same files. Simulated: these test the machinery, not an uplift."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 
 from crm_env.datasets.loader import splits_manifest
 from crm_env.errors import ConfigError
+from crm_env.learning import run as learning_run
 from crm_env.learning.entries import AddEntry, Cue, Delta, Entry, Lifecycle, SetStatus
-from crm_env.learning.events import EpisodeEnd, GuidanceInjected, MemoryDelta, parse_event
+from crm_env.learning.events import EpisodeEnd, EventLog, GuidanceInjected, MemoryDelta, parse_event
 from crm_env.learning.memory import export_json
 from crm_env.learning.run import WINDOW, LearnConfig, run_learning
 from crm_env.learning.store import MemoryStore
@@ -117,9 +118,11 @@ def test_a_planted_harmful_entry_is_retired(tmp_path: Path) -> None:
 
 def test_a_run_broken_between_its_writes_resumes_to_the_same_files(runs: dict[str, Path], tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """Killed after an episode's events were written but before its memory deltas were: the resume stores
-    them from the events; an unfinished episode's events are dropped and replayed."""
+    """Killed after an episode's events were written but before its memory deltas were (a group commit
+    after every episode here): the resume stores them from the events; an unfinished episode's events are
+    dropped and replayed."""
     out = tmp_path / "broken"
+    monkeypatch.setattr(learning_run, "SYNC_INTERVAL_S", 0.0)
     real = MemoryStore.extend
     calls = {"n": 0}
 
@@ -138,6 +141,32 @@ def test_a_run_broken_between_its_writes_resumes_to_the_same_files(runs: dict[st
     _run(out, resume=True)
     with pytest.raises(ConfigError, match="already holds a learning run"):
         _run(out)
+    for name in FILES:
+        assert (out / name).read_bytes() == (runs["rule"] / name).read_bytes(), name
+
+
+def test_deltas_held_by_the_group_commit_are_restored_from_the_events(runs: dict[str, Path], tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group commit that never came: 120 episodes' events written, none of their deltas stored."""
+    out = tmp_path / "held"
+    monkeypatch.setattr(learning_run, "SYNC_INTERVAL_S", 3600.0)
+    real = EventLog.extend
+    calls = {"n": 0}
+
+    def dies_on_the_121st_episode(self: EventLog, events: list) -> None:
+        calls["n"] += 1
+        if calls["n"] == 121:
+            raise KeyboardInterrupt
+        real(self, events)
+
+    monkeypatch.setattr(EventLog, "extend", dies_on_the_121st_episode)
+    with pytest.raises(KeyboardInterrupt):
+        _run(out)
+    monkeypatch.setattr(EventLog, "extend", real)
+    with MemoryStore(f"sqlite:///{out / 'memory.db'}") as store:
+        assert store.state().version == 0  # everything learned so far lives in the events alone
+    assert len([e for e in _events(out) if isinstance(e, EpisodeEnd)]) == 120
+    _run(out, resume=True)
     for name in FILES:
         assert (out / name).read_bytes() == (runs["rule"] / name).read_bytes(), name
 

@@ -19,13 +19,14 @@ from crm_env.learning.entries import (
     AddEvidence,
     CountImpact,
     Cue,
+    Delta,
     Entry,
     Evidence,
     Impact,
     Lifecycle,
     SetStatus,
 )
-from crm_env.learning.memory import PlaybookError, export_json, fold, import_json
+from crm_env.learning.memory import PlaybookError, PlaybookState, export_json, fold, import_json
 from crm_env.learning.store import MemoryStore
 from tests.conftest import postgres_url
 
@@ -104,6 +105,23 @@ def test_a_change_that_cannot_apply_writes_nothing(store: MemoryStore, change) -
     assert store.deltas() == before
     with MemoryStore(store.url, store.name) as reopened:
         assert reopened.state().version == 2
+
+
+def test_changes_folded_by_the_caller_are_stored_as_they_are(store: MemoryStore) -> None:
+    entry = _entry(1)
+    changes = [AddEntry(entry=entry, reason="proposed"),
+               SetStatus(entry_id=entry.id, status=Lifecycle.ACTIVE, reason="promoted")]
+    folded = PlaybookState()
+    for n, change in enumerate(changes, 1):
+        folded.apply(Delta(version=n, change=change))
+    with pytest.raises(PlaybookError, match="cannot come from 1 change"):
+        store.extend(changes[:1], at_version=0, folded=folded)
+    assert store.deltas() == []
+    stored = store.extend(changes, at_version=0, folded=folded)
+    folded.entries.clear()  # the store keeps its own copy
+    with MemoryStore(store.url, store.name) as reopened:
+        assert reopened.deltas() == stored and reopened.state().entries == store.state().entries
+    assert store.state().entries[entry.id].status is Lifecycle.ACTIVE
 
 
 def test_export_and_import_round_trip(store: MemoryStore, url: str) -> None:

@@ -68,3 +68,14 @@ def test_the_budget_keeps_the_best_and_reports_the_rest() -> None:
     assert [e.impact.success_with for e in selection.matched_not_injected] == [2, 1, 0]
     assert selection.tokens <= 2 * cost
     assert Retriever(entries).select("this deal", budget_tokens=0).injected == ()
+
+
+def test_a_keyword_counts_once_however_often_it_is_said_or_written() -> None:
+    twice = _entry("Said twice.", keywords=("quote", "Quote", "void quote"))
+    other = _entry("Two distinct keywords.", keywords=("quote", "void"))
+    by_id = tuple(sorted((other, twice), key=lambda e: e.id))
+    # two distinct keywords each ("quote" and "void quote"; "quote" and "void"): the id decides; an entry
+    # given twice is one entry
+    assert Retriever([twice, twice, other]).select("Void quote 8cfb79b2, the quote from May.").injected == by_id
+    alone = _entry("One keyword.", keywords=("void",))
+    assert Retriever([alone, twice]).select("void quote, quote, QUOTE").injected == (twice, alone)
