@@ -3,8 +3,8 @@
 - ``up``: start a private PostgreSQL from Debian's binaries (no Docker) and print its URL.
 - ``init``: create the tables (idempotent).
 - ``seed FILE``: load initial records (JSON: record type → records), checked like an episode seed.
-- ``snapshot FILE`` / ``restore FILE``: a portable JSON snapshot of the committed data that restores
-  exactly on any backend.
+- ``snapshot FILE`` / ``restore FILE``: a portable JSON snapshot of the committed data and of the learning
+  memories the database holds (``crm_env.backends.snapshot``) that restores exactly on any backend.
 - ``reset``: delete the committed data.
 
 The commands work on the committed data of the database named by ``--url`` or
@@ -19,11 +19,10 @@ import sys
 from pathlib import Path
 
 from crm_env.backends import DATABASE_URL_ENV, resolve_url
+from crm_env.backends.snapshot import document, dumps, parse
 from crm_env.errors import ConfigError
 from crm_env.schema.clock import Clock
 from crm_env.schema.seed import build_seed
-
-SNAPSHOT_FORMAT = "crm_env.snapshot/1"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -89,18 +88,26 @@ def run(args: argparse.Namespace) -> int:
         if args.db_command == "init":
             print(f"schema ready at {store.url}")
         elif args.db_command in ("seed", "restore"):
-            data = _read_json(args.file)
-            records = data.get("records", data) if data.get("format") == SNAPSHOT_FORMAT else data
+            records, memories = parse(_read_json(args.file))
             seed = build_seed(records, Clock.at(args.as_of if args.db_command == "seed" else None))
+            if memories:  # every memory checked before anything is written
+                from crm_env.learning.store import restore_memories
+
+                restore_memories(store.url, memories, check_only=True)
             store.begin_episode()  # persistent: deletes the committed data first
             store.load(seed.records)
             store.commit()
-            print(f"loaded {seed.size} records")
+            stored = restore_memories(store.url, memories) if memories else 0
+            print(f"loaded {seed.size} records" + (f" and {stored} of {len(memories)} learning memories (the others "
+                                                   "were already there)" if memories else ""))
         elif args.db_command == "snapshot":
+            from crm_env.learning.store import snapshot_memories
+
             dump = {entity.value: rows for entity, rows in store.dump().items() if rows}
-            args.file.write_text(json.dumps({"format": SNAPSHOT_FORMAT, "records": dump}, indent=1,
-                                            ensure_ascii=False) + "\n", encoding="utf-8")
-            print(f"wrote {sum(len(r) for r in dump.values())} records to {args.file}")
+            memories = snapshot_memories(store.url)
+            args.file.write_text(dumps(document(dump, memories)), encoding="utf-8")
+            print(f"wrote {sum(len(r) for r in dump.values())} records"
+                  + (f" and {len(memories)} learning memories" if memories else "") + f" to {args.file}")
         elif args.db_command == "reset":
             store.begin_episode()
             store.commit()

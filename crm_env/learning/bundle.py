@@ -2,13 +2,15 @@
 
 A bundle is one ``.tar.gz`` a customer can check on a clean machine: the protocol's configuration
 (``protocol.json``), every phase's raw files (evaluation results and run records; learning events, the
-memory export holding every version, the memory's SQLite file), the summary, report and plots, the JSON
+memory export holding every version, the memory's SQLite file and its ``crm-env db snapshot``,
+``memory.snapshot.json``), the summary, report and plots, the JSON
 schema of the event log, the dataset's split manifest, ``VERIFY.md`` (the commands) and ``MANIFEST.json``
 (package version and the SHA-256 of every file).
 
 Verifying re-checks it from the inside: every file against the manifest (nothing missing, nothing
 added), every raw file parses, every figure of ``summary.json`` and the text of ``report.md`` recomputed
-from the raw files alone, each memory export folds to the version its learning run reports, and the
+from the raw files alone, each memory export folds to the version its learning run reports and holds the
+same deltas as the memory's database snapshot, and the
 held-out conversations the evaluations name hash to the recorded dataset hash in this installation.
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 
 from crm_env.errors import ConfigError
 
-MANIFEST, VERIFY = "MANIFEST.json", "VERIFY.md"
+MANIFEST, VERIFY, MEMORY_SNAPSHOT = "MANIFEST.json", "VERIFY.md", "memory.snapshot.json"
 BUNDLE_FORMAT = 1
 # The files a phase contributes (whatever of them it has); the top level adds protocol.json.
 _PHASE_FILES = ("run.json", "results.jsonl", "events.jsonl", "memory.json", "memory.db", "summary.json", "report.md")
@@ -36,8 +38,10 @@ def _sha256(data: bytes) -> str:
 
 
 def _members(run_dir: Path) -> dict[str, bytes]:
+    from crm_env.backends.snapshot import document, dumps
     from crm_env.datasets.loader import DATA_DIR, SPLITS_FILE
     from crm_env.learning.events import event_schema
+    from crm_env.learning.store import snapshot_memories
 
     files: dict[str, bytes] = {}
     for path in sorted(run_dir.iterdir()):
@@ -47,6 +51,9 @@ def _members(run_dir: Path) -> dict[str, bytes]:
             for name in (*_PHASE_FILES, *sorted(p.name for p in path.glob("*.png"))):
                 if (path / name).is_file():
                     files[f"{path.name}/{name}"] = (path / name).read_bytes()
+            if (path / "memory.db").is_file():
+                memories = snapshot_memories(f"sqlite:///{(path / 'memory.db').resolve()}")
+                files[f"{path.name}/{MEMORY_SNAPSHOT}"] = dumps(document({}, memories)).encode()
     files["events.schema.json"] = json.dumps(event_schema(), indent=1, sort_keys=True).encode()
     files["splits.json"] = (DATA_DIR / SPLITS_FILE).read_bytes()
     return files
@@ -64,7 +71,9 @@ def _verify_text(version: str, simulated: bool) -> str:
         ("The raw files: `baseline/`, `frozen-R/`, `placebo-R/`, `ablate-R-ENTRY/` and `probe-R-W/` hold "
          "evaluation runs (`run.json`: configuration, dataset hash, conversation ids; `results.jsonl`: one line "
          "per episode); `learning-R/` holds learning runs (`events.jsonl`, schema in `events.schema.json`; "
-         "`memory.json`: every memory version as deltas; `memory.db`: the memory's SQLite database). "
+         "`memory.json`: every memory version as deltas; `memory.db`: the memory's SQLite database; "
+         "`memory.snapshot.json`: the same memory as `crm-env db snapshot` writes it, which `crm-env db restore "
+         "FILE --url URL` loads into any database). "
          "`splits.json` is the dataset's split manifest; `protocol.json` the protocol's configuration and the "
          "splits it read."), ""])
 
@@ -168,14 +177,21 @@ def _recomputed(root: Path, files: dict[str, bytes]) -> list[str]:
 
 
 def _memories(root: Path, summary: dict[str, Any]) -> list[str]:
-    from crm_env.learning.memory import fold, import_json
+    from crm_env.backends.snapshot import parse
+    from crm_env.learning.memory import fold, import_json, validate_deltas
 
     out = []
     for r, run in enumerate(summary["learning"]):
-        state = fold(import_json((root / f"learning-{r}" / "memory.json").read_text(encoding="utf-8")))
+        directory = root / f"learning-{r}"
+        deltas = import_json((directory / "memory.json").read_text(encoding="utf-8"))
+        state = fold(deltas)
         if state.version != run["memory"]["version"]:
             out.append(f"learning-{r}/memory.json folds to version {state.version}, its run reports "
                        f"{run['memory']['version']}")
+        name = json.loads((directory / "run.json").read_text(encoding="utf-8"))["config"]["memory_name"]
+        _, memories = parse(json.loads((directory / MEMORY_SNAPSHOT).read_text(encoding="utf-8")))
+        if validate_deltas(memories.get(name, []), f"learning-{r}/{MEMORY_SNAPSHOT}") != deltas:
+            out.append(f"learning-{r}/{MEMORY_SNAPSHOT} does not hold the deltas of learning-{r}/memory.json")
     return out
 
 

@@ -106,10 +106,15 @@ def import_json(text: str) -> list[Delta]:
         raise PlaybookError(f"the memory export is not JSON: {exc}") from None
     if not isinstance(body, dict) or body.get("format") != EXPORT_FORMAT or "deltas" not in body:
         raise PlaybookError(f'a memory export is {{"format": {EXPORT_FORMAT}, "deltas": [...]}}')
+    return validate_deltas(body["deltas"], "the memory export")
+
+
+def validate_deltas(raw: Any, what: str) -> list[Delta]:
+    """Deltas as JSON data, validated and checked to fold cleanly (or ``PlaybookError`` naming ``what``)."""
     try:
-        deltas = _DELTAS.validate_python(body["deltas"])
+        deltas = _DELTAS.validate_python(raw)
     except ValidationError as exc:
-        raise PlaybookError(f"the memory export does not validate: {exc.errors()[0]['msg']} at "
+        raise PlaybookError(f"{what} does not validate: {exc.errors()[0]['msg']} at "
                            f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}") from None
     fold(deltas)  # versions without gaps, every change applicable
     return deltas

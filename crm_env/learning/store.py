@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Self
+from typing import Any, Self
 
 import sqlalchemy as sa
 
@@ -182,6 +182,60 @@ class MemoryStore:
     def _catch_up(self, conn: sa.Connection) -> None:
         for delta in self._read(conn, self._state.version):
             self._state.apply(delta)
+
+
+def snapshot_memories(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every learning memory a database holds, by name: its deltas in version order, as stored (none: the
+    database has no memory table). Creates nothing.
+
+    Raises:
+        InfrastructureError: The database cannot be reached or read.
+    """
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(_DELTAS.name):
+                return {}
+            rows = conn.execute(sa.select(_DELTAS.c.memory, _DELTAS.c.body)
+                                .order_by(_DELTAS.c.memory, _DELTAS.c.version)).all()
+    except sa.exc.DatabaseError as exc:
+        raise InfrastructureError(f"cannot read the learning memories at {_safe(url)}: {exc.orig}") from None
+    finally:
+        engine.dispose()
+    memories: dict[str, list[dict[str, Any]]] = {}
+    for name, body in rows:
+        memories.setdefault(name, []).append(json.loads(body))
+    return memories
+
+
+def restore_memories(url: str, memories: dict[str, list[Any]], *, check_only: bool = False) -> int:
+    """Store a snapshot's learning memories: each into an empty memory of its name, or nothing where the
+    database already holds that very history. Every memory is checked before any is written; returns
+    how many were stored (``check_only``: would be).
+
+    Raises:
+        PlaybookError: A memory's deltas do not validate or fold, or the database holds another history
+            under its name (nothing is written).
+        InfrastructureError: The database cannot be reached.
+    """
+    from crm_env.learning.memory import validate_deltas
+
+    todo = []
+    for name, raw in memories.items():
+        deltas = validate_deltas(raw, f"learning memory {name!r}")
+        with MemoryStore(url, name) as store:
+            held = store.deltas()
+        if held == deltas:
+            continue
+        if held:
+            raise PlaybookError(f"the database already holds a different learning memory named {name!r} "
+                                f"({len(held)} delta(s)); restore into a new database")
+        todo.append((name, deltas))
+    if not check_only:
+        for name, deltas in todo:
+            with MemoryStore(url, name) as store:
+                store.load(deltas)
+    return len(todo)
 
 
 def _sqlite_wal(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ import pytest
 
 from crm_env.cli.main import main
 from crm_env.datasets.loader import load
+from crm_env.learning.memory import import_json
+from crm_env.learning.store import MemoryStore
 from crm_env.learning.uplift import averaged, forgetting, paired_uplift
 from tests.envs.helpers import datasets_available
 
@@ -183,6 +185,23 @@ def _flip_first_result(files: dict[str, bytes]) -> None:
     files["frozen-0/results.jsonl"] = ("\n".join([json.dumps(line), *lines[1:]]) + "\n").encode()
 
 
+def _drop_last_snapshot_delta(files: dict[str, bytes]) -> None:
+    snapshot = json.loads(files["learning-0/memory.snapshot.json"])
+    snapshot["learning_memories"]["default"].pop()
+    files["learning-0/memory.snapshot.json"] = json.dumps(snapshot).encode()
+
+
+def test_the_bundled_memory_snapshot_restores_into_a_new_database(protocol: Path, tmp_path: Path) -> None:
+    assert main(["learn", "bundle", str(protocol), str(tmp_path / "b.tar.gz")]) == 0
+    with tarfile.open(tmp_path / "b.tar.gz", "r:gz") as tar:
+        (tmp_path / "memory.snapshot.json").write_bytes(tar.extractfile("learning-0/memory.snapshot.json").read())  # type: ignore[union-attr]
+        exported = import_json(tar.extractfile("learning-0/memory.json").read().decode())  # type: ignore[union-attr]
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    assert main(["db", "restore", str(tmp_path / "memory.snapshot.json"), "--url", url]) == 0
+    with MemoryStore(url) as restored:
+        assert restored.deltas() == exported and restored.state().version == len(exported) > 0
+
+
 def test_a_bundle_verifies_and_a_tampered_one_does_not(protocol: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "hand-off.tar.gz"
@@ -191,7 +210,7 @@ def test_a_bundle_verifies_and_a_tampered_one_does_not(protocol: Path, tmp_path:
         names = set(tar.getnames())
     assert {"MANIFEST.json", "VERIFY.md", "protocol.json", "summary.json", "report.md", "splits.json",
             "events.schema.json", "baseline/results.jsonl", "learning-0/memory.json", "learning-0/events.jsonl",
-            "learning-0/memory.db", "frozen-1/run.json"} <= names
+            "learning-0/memory.db", "learning-0/memory.snapshot.json", "frozen-1/run.json"} <= names
     assert main(["learn", "verify", str(target)]) == 0
     assert "a SIMULATED run" in capsys.readouterr().out
     with tarfile.open(target, "r:gz") as tar:
@@ -206,6 +225,9 @@ def test_a_bundle_verifies_and_a_tampered_one_does_not(protocol: Path, tmp_path:
     _repack(target, changed, lambda files: files.pop("learning-1/memory.json"), manifest_too=False)
     assert main(["learn", "verify", str(changed)]) == 1
     assert "learning-1/memory.json: missing" in capsys.readouterr().out
+    _repack(target, changed, _drop_last_snapshot_delta, manifest_too=True)
+    assert main(["learn", "verify", str(changed)]) == 1
+    assert "learning-0/memory.snapshot.json does not hold the deltas of" in capsys.readouterr().out
     (tmp_path / "junk.tar.gz").write_bytes(b"not a bundle")
     assert main(["learn", "verify", str(tmp_path / "junk.tar.gz")]) == 2
     assert main(["learn", "bundle", str(tmp_path), str(tmp_path / "none.tar.gz")]) == 2

@@ -119,9 +119,12 @@ def _retargetable(conv: Conversation, turn: Turn) -> bool:
 
 
 def _independent(conv: Conversation, turn: Turn) -> bool:
-    """Two or more calls that do not touch the same record (their order cannot matter)."""
+    """Two or more calls that do not touch the same record (their order cannot matter), or one call on a
+    record beside which another record of its type can be read."""
+    if len(turn.gold_calls) == 1:
+        return _keyed(conv, turn)
     ids = [v for c in _writes(turn) for k, v in c.arguments.items() if k.endswith("_id")]
-    return turn.expect_success and len(turn.gold_calls) >= 2 and len(ids) == len(set(ids))
+    return turn.expect_success and len(ids) == len(set(ids))
 
 
 def _correctable(conv: Conversation, turn: Turn) -> bool:
@@ -301,9 +304,24 @@ def _refuse_blankly(p: TurnPlay) -> None:
 
 
 def _reordered(p: TurnPlay) -> None:
-    for call in reversed(p.reference["gold_calls"]):
-        p.call(call["tool"], call["arguments"])
-    p.respond(p.oracle())
+    """The reference calls reversed; a turn of one call gets an independent call to order it against: the
+    reference call first, then a read of another record of the type it names (the order an agent that
+    checks something unrelated afterwards would use; "extra reads" reads before)."""
+    calls = p.reference["gold_calls"]
+    if len(calls) > 1:
+        for call in reversed(calls):
+            p.call(call["tool"], call["arguments"])
+        p.respond(p.oracle())
+        return
+    key = next(k for k in calls[0]["arguments"] if k in READ_BY_KEY)
+    others = [r[key] for r in p.conversation.initial_records.get(ENTITY_BY_KEY[key], ())
+              if r.get(key) != calls[0]["arguments"][key]]
+    if not others:
+        raise NotApplicable("no other record of that type to read")
+    p.gold()
+    reply = p.oracle()  # the reply to the request; the oracle would describe the last result, the other record
+    p.call(READ_BY_KEY[key], {key: others[0]})
+    p.respond(reply)
 
 
 def _corrected(p: TurnPlay) -> None:
@@ -407,8 +425,8 @@ FAMILIES: tuple[Family, ...] = (
            _reply(lambda p: wording.bulleted(p.oracle()))),
     Family("equivalent numbers and dates", "good", "amounts in words ('USD 1.2 million'), British dates",
            _numbers_or_dates, _reply(lambda p: wording.usd_words(wording.british_dates(p.oracle())))),
-    Family("reordered independent calls", "good", "calls that touch different records, in reverse order",
-           _independent, _reordered),
+    Family("reordered independent calls", "good", "calls that touch different records, in reverse order (one "
+           "reference call: it, then a read of another record)", _independent, _reordered),
     Family("correction within a turn", "good", "a wrong first write, deleted or changed again, then the right one",
            _correctable, _corrected),
     Family("answer from another read tool", "good", "the same record through its other read tool; a summary's "
