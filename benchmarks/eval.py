@@ -117,37 +117,41 @@ def _whole_process(concurrency: int, out: Path, server: FakeServer, sample: int 
     return time.perf_counter() - started
 
 
-def _runner_overhead() -> tuple[float, int]:
-    """(seconds per turn the replay run spends outside the env, turns) on eval-400 in memory."""
+def _runner_overhead() -> tuple[float, float, int]:
+    """(seconds per turn the replay run spends outside the env and the agent, the same outside the env only,
+    turns) on eval-400 in memory."""
+    from crm_env.agents.replay import ReplayAgent
     from crm_env.envs.env import CrmEnv
     from crm_env.eval.config import RunConfig
     from crm_env.eval.job import run_eval
 
-    in_env = [0.0]
-    originals = {name: getattr(CrmEnv, name) for name in ("reset", "step")}
+    in_env, in_agent = [0.0], [0.0]
+    originals = {(CrmEnv, "reset"): in_env, (CrmEnv, "step"): in_env, (ReplayAgent, "act"): in_agent}
 
-    def timed(method):  # type: ignore[no-untyped-def]
+    def timed(method, total):  # type: ignore[no-untyped-def]
         def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             started = time.perf_counter()
             try:
                 return method(self, *args, **kwargs)
             finally:
-                in_env[0] += time.perf_counter() - started
+                total[0] += time.perf_counter() - started
         return wrapper
 
+    methods = {(cls, name): getattr(cls, name) for cls, name in originals}
     with tempfile.TemporaryDirectory() as tmp:
         run_eval(RunConfig(agent="replay", sample=8, output=str(Path(tmp) / "warm"), progress=False), out=io.StringIO())
-        for name, method in originals.items():
-            setattr(CrmEnv, name, timed(method))
+        for (cls, name), method in methods.items():
+            setattr(cls, name, timed(method, originals[(cls, name)]))
         try:
             summary = run_eval(RunConfig(agent="replay", output=str(Path(tmp) / "run"), progress=False),
                                out=io.StringIO())
         finally:
-            for name, method in originals.items():
-                setattr(CrmEnv, name, method)
+            for (cls, name), method in methods.items():
+                setattr(cls, name, method)
     turns = summary["episodes"]["turns"]
     # the session's span (first episode start to last finish): the summary and report come after it
-    return (summary["wall_time_s"] - in_env[0]) / turns, turns
+    outside_env = summary["wall_time_s"] - in_env[0]
+    return (outside_env - in_agent[0]) / turns, outside_env / turns, turns
 
 
 def run() -> list[Figure]:
@@ -162,10 +166,12 @@ def run() -> list[Figure]:
         whole_fast = _whole_process(32, Path(tmp) / "p32", server, sample, root)
         whole_slow = _whole_process(1, Path(tmp) / "p1", server, sample, root)
     n, turns = fast["convs"], fast["turns"]
-    overhead, replay_turns = _runner_overhead()
+    overhead, with_agent, replay_turns = _runner_overhead()
     figures = [
-        Figure(f"eval runner's own time per turn, replay agent, eval-400 ({replay_turns} turns)", 1e3 * overhead,
-               "ms", 0.1, higher_is_better=False),
+        Figure(f"eval runner's own time per turn, outside env and agent, replay agent, eval-400 ({replay_turns} "
+               "turns)", 1e3 * overhead, "ms", 0.1, higher_is_better=False),
+        Figure("eval time per turn outside the env (runner and the replay agent's replies)", 1e3 * with_agent, "ms",
+               higher_is_better=False),
         Figure(f"eval wall time, openai agent, {n} convs ({turns} turns), concurrency 1", slow["wall"], "s",
                higher_is_better=False),
         Figure(f"eval wall time, openai agent, {n} convs, concurrency 32", fast["wall"], "s",

@@ -15,7 +15,7 @@ from crm_env.errors import CrmEnvError
 from crm_env.eval.config import RESULTS_FILE, SUMMARY_FILE, RunConfig, read_record, write_json_atomic
 from crm_env.eval.metrics import summarize
 from crm_env.eval.preflight import claim, preflight
-from crm_env.eval.results import load_results
+from crm_env.eval.results import LoadedResults, load_results
 from crm_env.eval.runner import AgentFactory, EpisodePool, Prepared, SessionOutcome, prepare, run_session
 
 
@@ -27,10 +27,12 @@ def simulated_notice(config: RunConfig) -> str:
               "(with --model, --base-url) to evaluate a model.")
 
 
-def summarize_run(run_dir: Path, *, seed: int | None = None) -> dict[str, Any]:
-    """The summary of a run directory, from ``results.jsonl`` (and ``run.json`` for the plan, if present)."""
+def summarize_run(run_dir: Path, *, seed: int | None = None, loaded: LoadedResults | None = None) -> dict[str, Any]:
+    """The summary of a run directory, from ``results.jsonl`` (``loaded``: as already read) and ``run.json``
+    for the plan, if present."""
     record = read_record(run_dir)
-    loaded = load_results(run_dir / RESULTS_FILE)
+    if loaded is None:
+        loaded = load_results(run_dir / RESULTS_FILE)
     trials = record.config.trials if record else None
     planned = len(record.conversation_ids) * record.config.trials if record else None
     summary = summarize(loaded.lines.values(), trials=trials, planned=planned,
@@ -51,7 +53,8 @@ def summarize_run(run_dir: Path, *, seed: int | None = None) -> dict[str, Any]:
 
 def finish(run_dir: Path, outcome: SessionOutcome | None = None) -> dict[str, Any]:
     """Write ``summary.json`` and the report for a run directory; returns the summary."""
-    summary = summarize_run(run_dir)
+    loaded = load_results(run_dir / RESULTS_FILE)  # read once for the summary and the report
+    summary = summarize_run(run_dir, loaded=loaded)
     if outcome is not None:
         summary["stopped_by_budget"] = outcome.stopped_by_budget
     write_json_atomic(run_dir / SUMMARY_FILE, summary)
@@ -59,7 +62,7 @@ def finish(run_dir: Path, outcome: SessionOutcome | None = None) -> dict[str, An
         from crm_env.eval.report import write_report
     except ImportError:  # the report needs matplotlib; the summary stands without it
         return summary
-    write_report(run_dir, summary)
+    write_report(run_dir, summary, loaded.lines.values())
     return summary
 
 

@@ -6,6 +6,7 @@ intent, the pass^k curve with its confidence band, and cost against strict succe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -234,9 +235,12 @@ def render(summary: dict[str, Any], lines: list[ResultLine], images: list[str]) 
     return "\n".join(out)
 
 
-def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
-    """Write ``report.md`` and the PNGs into ``run_dir``."""
-    lines = sorted(load_results(run_dir / RESULTS_FILE).lines.values(), key=lambda l: l.key)
+def write_report(run_dir: Path, summary: dict[str, Any], lines: Iterable[ResultLine] | None = None) -> Path:
+    """Write ``report.md`` and the PNGs into ``run_dir`` (``lines``: the run's result lines, when the caller
+    has already read them)."""
+    if lines is None:
+        lines = load_results(run_dir / RESULTS_FILE).lines.values()
+    lines = sorted(lines, key=lambda l: l.key)
     images = plots(run_dir, summary, lines)
     path = run_dir / "report.md"
     path.write_text(render(summary, lines, images), encoding="utf-8")

@@ -160,7 +160,7 @@ def verify(path: Path) -> list[str]:
 
 def _recomputed(root: Path, files: dict[str, bytes]) -> list[str]:
     from crm_env.learning.uplift import summarize_protocol
-    from crm_env.learning.uplift_report import to_markdown
+    from crm_env.learning.uplift_report import PLOTS, to_markdown
 
     problems = []
     summary = summarize_protocol(root)
@@ -168,7 +168,7 @@ def _recomputed(root: Path, files: dict[str, bytes]) -> list[str]:
     recomputed = json.loads(json.dumps(summary))
     problems += [f"summary.json: {key} differs from its value recomputed from the raw files"
                  for key in sorted(set(bundled) | set(recomputed)) if bundled.get(key) != recomputed.get(key)]
-    images = [name for name in ("uplift.png", "learning_curve.png") if name in files]
+    images = [name for name in PLOTS if name in files]
     if files.get("report.md", b"").decode().rstrip("\n") != to_markdown(summary, images).rstrip("\n"):
         problems.append("report.md differs from the report recomputed from the raw files")
     problems += _memories(root, summary)

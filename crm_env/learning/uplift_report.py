@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 PLAYBOOK_ROWS = 15  # entries shown per ordering (summary.json holds them all)
+PLOTS = ("uplift.png", "learning_curve.png", "cost_curve.png")  # the report's images, in the order it shows them
 
 
 def _pct(x: float | None) -> str:
@@ -69,7 +70,7 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
         ks = ", ".join(f"k={r['k']}: {_pct(r['value'])}" for r in rows)
         out.append(f"| {phase} | {ks} | {_pct(summary['flip_rate'][phase])} |")
     out += ["", "## Learning curve (turn success per window, scored before learning from each episode)", "",
-            *(f"![{name}]({name})" for name in images), "",
+            *(f"![{name}]({name})" for name in images if name != "cost_curve.png"), "",
             "| first episode | mean | low | high | teacher proposals / episode | stopped writes / episode | USD |",
             "|---|---|---|---|---|---|---|"]
     out += [f"| {w['first_episode']} | {_pct(w['mean'])} | {_pct(w['low'])} | {_pct(w['high'])} | "
@@ -115,9 +116,14 @@ def to_markdown(summary: dict[str, Any], images: list[str]) -> str:
                 for e in run["playbook"][:PLAYBOOK_ROWS]]
     cost = summary["cost_usd"]
     per = cost["frozen_per_strict_success"]
-    out += ["", "## Cost", "",
-            (f"Total ${cost['total']:.4f} (held-out phases; the rule teacher is free); frozen memory per strict "
-             f"success: {'n/a' if per is None else f'${per:.4f}'}."), ""]
+    learning = sum(w["cost_usd"] for w in summary["learning_curve_band"])
+    out += ["", "## Cost", "", *(f"![{name}]({name})" for name in images if name == "cost_curve.png"),
+            (f"Held-out phases: ${cost['total']:.4f}; frozen memory per strict success: "
+             f"{'n/a' if per is None else f'${per:.4f}'}. Learning (every ordering): ${learning:.4f}."
+             + (" Offline agents and the rule teacher cost nothing." if summary["simulated"] else "")), "",
+            "| phase | role | USD |", "|---|---|---|"]
+    out += [f"| {phase} | {role} | {usd:.4f} |" for phase, roles in cost["by_phase"].items()
+            for role, usd in sorted(roles.items())]
     return "\n".join(out)
 
 
@@ -163,4 +169,18 @@ def plots(out: Path, summary: dict[str, Any]) -> list[str]:
         fig.savefig(out / "learning_curve.png", dpi=100)
         plt.close(fig)
         names.append("learning_curve.png")
+    spent = [w["cost_usd"] for w in summary["learning_curve_band"]]
+    if any(spent):  # a free (offline) run has no cost curve to draw
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        xs = [w["first_episode"] for w in summary["learning_curve_band"]]
+        totals = [sum(spent[:i + 1]) for i in range(len(spent))]
+        ax.plot(xs, totals, marker="o")
+        ax.set_xlabel("learning episode (window start)")
+        ax.set_ylabel("USD through the window (all orderings)")
+        ax.set_ylim(bottom=0)
+        ax.set_title("Learning cost")
+        fig.tight_layout()
+        fig.savefig(out / "cost_curve.png", dpi=100)
+        plt.close(fig)
+        names.append("cost_curve.png")
     return names

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -49,15 +50,13 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def retryable(exc: BaseException) -> bool:
-    # The SDKs are imported here, not at module level: the reward code imports this module, and
-    # importing crm_env (the env) must not pay for loading both SDKs (~1.4 s).
-    import anthropic
-    import openai
-
-    if isinstance(exc, (openai.APIConnectionError, anthropic.APIConnectionError)):  # timeouts subclass these
+    # Only the SDKs already loaded are consulted: an SDK's exception means its module is loaded, and
+    # importing one here (~1.4 s for both) would stall every episode on the event loop at the first error.
+    sdks = [sys.modules[name] for name in ("openai", "anthropic") if name in sys.modules]
+    if isinstance(exc, tuple(sdk.APIConnectionError for sdk in sdks)):  # timeouts subclass these
         return True
-    if isinstance(exc, (openai.APIStatusError, anthropic.APIStatusError)):
-        return exc.status_code in _RETRIED_STATUS or exc.status_code >= 500
+    if isinstance(exc, tuple(sdk.APIStatusError for sdk in sdks)):
+        return exc.status_code in _RETRIED_STATUS or exc.status_code >= 500  # type: ignore[attr-defined]
     return False
 
 

@@ -72,7 +72,8 @@ def test_a_refused_key_stops_the_run_with_a_clear_error(tmp_path: Path) -> None:
 def test_two_runs_started_together_never_share_a_directory(tmp_path: Path) -> None:
     flags = ("eval", "--agent", "replay", "--sample", "30", "--no-progress")
     first, second = _crm_env(*flags, cwd=tmp_path), _crm_env(*flags, cwd=tmp_path)
-    assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
+    said = [process.communicate(timeout=300) for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], said  # what a failing run printed
     runs = sorted((tmp_path / "runs").iterdir())
     assert len(runs) == 2
     for run in runs:

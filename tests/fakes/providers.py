@@ -39,6 +39,12 @@ RESULT_PREFIX = "Tool result: "  # crm_env.agents.openai_agent.RESULT_PREFIX (no
 Behaviour = Any
 
 
+class _Server(ThreadingHTTPServer):
+    # A provider's front end takes a burst of connections; the standard library's backlog of 5 makes a
+    # client that opens 32 at once see refused connections (and retries) no real provider causes.
+    request_queue_size = 128
+
+
 class FakeProvider:
     """A fake provider server; use as a context manager.
 
@@ -70,7 +76,7 @@ class FakeProvider:
         self._ids = itertools.count(1)
         self._brain_turn: int | None = None
         self._brain_results = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = _Server(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -86,6 +86,8 @@ def test_frozen_memory_lifts_the_simulated_student_and_the_placebo_does_not(prot
     assert report.startswith("**SIMULATED run**") and "| strict success | frozen memory |" in report
     for image in ("uplift.png", "learning_curve.png"):
         assert f"![{image}]({image})" in report and (protocol / image).read_bytes()[:4] == b"\x89PNG"
+    assert not (protocol / "cost_curve.png").exists()  # offline agents cost nothing: no cost curve
+    assert "| phase | role | USD |" in report and "Learning (every ordering): $0.0000." in report
 
 
 def test_report_is_rebuilt_from_the_raw_files_alone(protocol: Path, tmp_path: Path) -> None:

@@ -103,7 +103,10 @@ def test_the_protocol_runs_end_to_end_with_an_llm_student(server, tmp_path: Path
     assert frozen["baseline"] == frozen["treated"] == 1.0 and frozen["conversations"] == 3  # oracle both ways
     costs = summary["cost_usd"]["by_phase"]
     assert all(sum(costs[phase].values()) > 0 for phase in ("baseline", "frozen-0", "placebo-0"))
-    assert not (out / "report.md").read_text().startswith("**SIMULATED")
+    report = (out / "report.md").read_text()
+    assert not report.startswith("**SIMULATED")
+    assert "![cost_curve.png](cost_curve.png)" in report and (out / "cost_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"| baseline | agent | {costs['baseline']['agent']:.4f} |" in report
     assert main(["learn", "bundle", str(out), str(tmp_path / "b.tar.gz")]) == 0
     assert main(["learn", "verify", str(tmp_path / "b.tar.gz")]) == 0
 
