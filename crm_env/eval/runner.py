@@ -56,6 +56,7 @@ from crm_env.eval.results import (
     compact,
     load_results,
 )
+from crm_env.heap import long_lived
 from crm_env.rewards.judge import Judge
 
 AgentFactory = Callable[[Conversation, int, int], Agent]  # (conversation, trial, episode seed) → agent
@@ -410,4 +411,5 @@ async def run_session(prepared: Prepared, *, agent_factory: AgentFactory | None 
     previous = sum(line.cost_usd for line in loaded.completed)
     runner = Runner(prepared, agent_factory, stream, pool)
     runner.earlier_strict = [line.strict_success for line in loaded.completed]
-    return await runner.run(pending, loaded.infra_history, len(completed), previous)
+    with long_lived():
+        return await runner.run(pending, loaded.infra_history, len(completed), previous)

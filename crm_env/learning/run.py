@@ -16,7 +16,6 @@ and summary are those of an uninterrupted run. A held-out split (``test``) is ne
 from __future__ import annotations
 
 import functools
-import gc
 import platform
 import random
 import sys
@@ -33,6 +32,7 @@ from crm_env.errors import ConfigError, CrmEnvError, InfrastructureError
 from crm_env.eval.config import dataset_hash, mask_url, write_json_atomic, write_text_atomic
 from crm_env.eval.executor import EXECUTOR_FIELDS, ExecutorFields
 from crm_env.eval.results import SYNC_INTERVAL_S
+from crm_env.heap import long_lived
 from crm_env.learning.entries import Change
 from crm_env.learning.events import (
     EpisodeEnd,
@@ -372,19 +372,15 @@ def run_learning(config: LearnConfig, out: Path, *, resume: bool = False, given:
             def episode_of(index: int) -> tuple[Conversation, int]:
                 return stream_order(run.conversations, config.seed, index), episode_seed_of(config.seed, index)
 
-            # What exists now (the split, the envs, the events so far) lives as long as the run: frozen, the
-            # garbage collector's full passes do not walk it again and again (measured: a third of the loop's
-            # own cost per turn). Unfrozen at the end, so the process's later collections see it again.
-            gc.freeze()
             try:
-                stopped = not scheduler.run(run.done, config.episodes, episode_of, lambda: run.log.next_seq, learned,
-                                            lambda flying: not over_budget(total, played, config.budget_usd, flying))
+                with long_lived():
+                    stopped = not scheduler.run(run.done, config.episodes, episode_of, lambda: run.log.next_seq,
+                                                learned, lambda flying: not over_budget(total, played, config.budget_usd,
+                                                                                        flying))
             except InfrastructureError as exc:
                 failed = stream_order(run.conversations, config.seed, run.done).conversation_id
                 raise RunStopped(f"episode {run.done} ({failed}): {exc}; the {run.done} episode(s) before it are "
                                  "saved: run again with --resume") from exc
-            finally:
-                gc.unfreeze()
             state = scheduler.state
         finally:
             bar.close()
