@@ -186,9 +186,10 @@ class MemoryStore:
 
 def snapshot_memories(url: str) -> dict[str, list[dict[str, Any]]]:
     """Every learning memory a database holds, by name: its deltas in version order, as stored (none: the
-    database has no memory table). Creates nothing.
+    database has no memory table). Creates no table.
 
     Raises:
+        PlaybookError: A stored delta is not JSON (the memory is corrupt).
         InfrastructureError: The database cannot be reached or read.
     """
     engine = create_engine(normalise_url(url))
@@ -204,7 +205,11 @@ def snapshot_memories(url: str) -> dict[str, list[dict[str, Any]]]:
         engine.dispose()
     memories: dict[str, list[dict[str, Any]]] = {}
     for name, body in rows:
-        memories.setdefault(name, []).append(json.loads(body))
+        try:
+            memories.setdefault(name, []).append(json.loads(body))
+        except ValueError:
+            raise PlaybookError(f"the learning memory {name!r} at {_safe(url)} holds a delta that is not JSON; it "
+                                "is corrupt: restore it from a memory.json export into a new memory") from None
     return memories
 
 

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from crm_env.cli.main import main
 from crm_env.learning.entries import AddEntry, CountImpact, Cue, Entry, Impact, Lifecycle, SetStatus
@@ -80,3 +81,16 @@ def test_a_database_without_memories_snapshots_records_only(tmp_path: Path) -> N
     assert main(["db", "seed", str(tmp_path / "seed.json"), "--url", url]) == 0
     taken = _snapshot(url, tmp_path / "snapshot.json")
     assert set(taken) == {"format", "records"} and snapshot_memories(url) == {}
+
+
+def test_a_corrupt_memory_is_a_clear_error_and_no_snapshot_is_written(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    url = _file_url(tmp_path, "crm.db")
+    _fill(url, tmp_path, "default")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE learning_deltas SET body = 'not json' WHERE version = 2"))
+    engine.dispose()
+    assert main(["db", "snapshot", str(tmp_path / "snapshot.json"), "--url", url]) == 2
+    assert "holds a delta that is not JSON" in capsys.readouterr().err
+    assert not (tmp_path / "snapshot.json").exists()
