@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from crm_env.errors import ConfigError, InfrastructureError
+from crm_env.providers.clients import PROVIDERS
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def _retry_after(exc: BaseException) -> float | None:
 def retryable(exc: BaseException) -> bool:
     # Only the SDKs already loaded are consulted: an SDK's exception means its module is loaded, and
     # importing one here (~1.4 s for both) would stall every episode on the event loop at the first error.
-    sdks = [sys.modules[name] for name in ("openai", "anthropic") if name in sys.modules]
+    sdks = [sys.modules[name] for name in PROVIDERS if name in sys.modules]
     if isinstance(exc, tuple(sdk.APIConnectionError for sdk in sdks)):  # timeouts subclass these
         return True
     if isinstance(exc, tuple(sdk.APIStatusError for sdk in sdks)):
